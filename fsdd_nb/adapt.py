@@ -46,8 +46,8 @@ def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=N
     C = n_classes or int(y_tgt.max()) + 1
     pool_idx = torch.arange(len(x_tgt)) if cfg.n_targets is None else balanced_subset(y_tgt, cfg.n_targets, C, generator=as_generator(cfg.seed))
     tasks = []
-    for k, ipc in enumerate(ipcs):
-        xi, yi = init_synthetic(x_tgt, y_tgt, ipc, C, generator=as_generator(cfg.seed + 1 + k))
+    for ipc in ipcs:
+        xi, yi = init_synthetic(x_tgt, y_tgt, ipc, C, generator=as_generator(cfg.seed + ipc))  # depends on (seed, ipc) only
         tasks.append(KRRTask(pool_idx, centred_onehot(y_tgt[pool_idx], C), xi, centred_onehot(yi, C)))
     res = distill_tasks(x_tgt, tasks, cfg.distill_config(), cbs, device)
     return {ipc: (xs, ys) for ipc, xs, ys in zip(ipcs, res.x_syn, res.y_syn)}, res

@@ -15,8 +15,8 @@ from .krr import DistillConfig, distill_krr, centred_onehot
 from .evaluate import evaluate, get_protocol
 
 # %% auto #0
-__all__ = ['PROFILES', 'timeit', 'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_load', 'BenchProfile', 'prepare',
-           'krr_rows', 'markdown_table', 'ablation_rows', 'save_results', 'fsdd_bench']
+__all__ = ['PROFILES', 'timeit', 'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_load', 'BenchProfile', 'get_profile',
+           'prepare', 'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'save_results', 'fsdd_bench']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -91,6 +91,8 @@ class BenchProfile:
     adapt_batch: int = 2             # ablation: B
     adapt_target_batch: int = 256    # ablation: real targets per sample per adaptation step
     adapt_ipcs: tuple | None = None  # ablation: IPCs adapted on (None: the evaluated IPC)
+    size: int | None = None          # load the datasets at this size (None: their own)
+    distill_size: int | None = None  # ablation: translator rows distil in theta at this size and up-sample (the 128 px recipe)
     seed: int = 0
 
 PROFILES = {
@@ -99,11 +101,21 @@ PROFILES = {
                           protocol='soft', n_eval_nets=5, test_subset=None, eval_max_steps=None, adapt_steps=200, adapt_batch=4, adapt_target_batch=1024),
     'smoke': BenchProfile(name='smoke', datasets=('digits',), ipcs=(1,), steps=4, n_targets=200, baseline_target_batch=32, width=16, depth=2,
                           n_eval_nets=1, test_subset=100, adapt_steps=2, eval_overrides=dict(epochs=5)),
+    # Imagenette at 128 px, distilled at 32 px for the translator rows: one pass at 128 px costs ~24x one at 32 px on a CPU
+    'cpu128': BenchProfile(name='cpu128', datasets=('imagenette',), ipcs=(1,), steps=100, n_targets=500, baseline_target_batch=64,
+                           n_eval_nets=1, eval_max_steps=100, test_subset=500, adapt_steps=20, adapt_batch=1, adapt_target_batch=64,
+                           size=128, distill_size=32),
 }
+
+def get_profile(name) -> BenchProfile:
+    "The profile called `name` (or a BenchProfile as it is)."
+    if isinstance(name, BenchProfile): return name
+    if name not in PROFILES: raise ValueError(f"`profile` {name!r} is not defined; use one of {sorted(PROFILES)}")
+    return PROFILES[name]
 
 def prepare(name, profile: BenchProfile, root=None):
     "Load and standardise a dataset; pick the target subset and the test subset of `profile`."
-    ds = load_dataset(name, root=root)
+    ds = load_dataset(name, root=root, size=profile.size)
     pre = Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
     g = as_generator(profile.seed)
@@ -146,35 +158,63 @@ def markdown_table(rows, cols):
 
 # %% ../nbs/13_bench.ipynb #f3e39e78
 def ablation_rows(name, profile: BenchProfile, translator='imagenette32', ae_translator=None, device=None, root=None, log=print):
-    "Rows of the ablation table for one dataset at each IPC of `profile`."
+    "Rows of the ablation table for one dataset at each IPC of `profile`: accuracy, seconds, networks and real-image passes."
     from fsdd_nb.fsdd import distill_few_shot, resolve_translator, _theta, FewShotConfig
+    from fsdd_nb.data import Dataset
     device = device or default_device()
     ds, pre, x, y, xte, yte = prepare(name, profile, root)
     _, rec = resolve_translator(translator)
     th = _theta(rec, FewShotConfig()); steps, lr = profile.steps, profile.lr  # every row distils with the same T and alpha
-    from fsdd_nb.data import Dataset
     raw_x, raw_te = prepare.raw
     sub = Dataset(ds.name, raw_x, y, raw_te, yte, list(ds.classes), ds.flip)  # distill_few_shot fits its own preprocessing
     rows = []
     for ipc in profile.ipcs:
         if ipc > int(torch.bincount(y).min()): continue
-        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(profile.seed))
-        base = DistillConfig(steps=profile.steps, n_nets=profile.steps, lr=lr, width=th['width'], depth=th['depth'], target_batch=profile.baseline_target_batch, seed=profile.seed)
+        # the same real images start every row: distill_in_theta also seeds IPC `ipc`'s initial set with seed + ipc
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(profile.seed + ipc))
+        base = DistillConfig(steps=steps, n_nets=steps, lr=lr, width=th['width'], depth=th['depth'], target_batch=profile.baseline_target_batch, seed=profile.seed)
         t = time.perf_counter(); res = distill_krr(x, y, x0, y0, base, device=device, n_classes=ds.n_classes)
-        row = dict(dataset=ds.name, ipc=ipc, method='Baseline', seconds=round(time.perf_counter() - t, 1), **_eval(res.x_syn[0], res.y_syn[0], xte, yte, ds, profile, device))
+        row = dict(dataset=ds.name, size=x.shape[-1], ipc=ipc, method='Baseline', seconds=round(time.perf_counter() - t, 1), networks=steps,
+                   target_forwards=res.target_forwards, **_eval(res.x_syn[0], res.y_syn[0], xte, yte, ds, profile, device))
         rows.append(row); log(row); base_s = row['seconds']
-        variants = [('1 Net', 'identity', 0), ('w/o Pre-Train', 'random', profile.adapt_steps)]
-        if ae_translator: variants.append(('w AE', ae_translator, profile.adapt_steps))
-        variants += [('w/o Ada', translator, 0), ('w Ada', translator, profile.adapt_steps)]
-        for method, tr, S in variants:
+        S, small = profile.adapt_steps, profile.distill_size
+        variants = [('1 Net', 'identity', 0, None)]                    # distilled in theta at full size
+        if small: variants.append(('Bilinear', 'identity', 0, small))  # distilled small, up-sampled, not translated
+        variants.append(('w/o Pre-Train', 'random', S, small))
+        if ae_translator: variants.append(('w AE', ae_translator, S, small))
+        variants += [('w/o Ada', translator, 0, small), ('w Ada', translator, S, small)]
+        for method, tr, s, dsz in variants:
             t = time.perf_counter()
-            dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=S, adapt_ipcs=profile.adapt_ipcs, distill_steps=steps, distill_lr=lr,
-                                  adapt_batch=profile.adapt_batch, target_batch=profile.adapt_target_batch, theta=th, seed=profile.seed, device=device)
+            dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=s, adapt_ipcs=profile.adapt_ipcs, distill_steps=steps, distill_lr=lr,
+                                  adapt_batch=profile.adapt_batch, target_batch=profile.adapt_target_batch, theta=th, seed=profile.seed,
+                                  distill_size=dsz, device=device)
             secs = time.perf_counter() - t - dd.timings.get('prepare', 0)
-            row = dict(dataset=ds.name, ipc=ipc, method=method, seconds=round(secs, 1), **_eval(dd.x, dd.y, dd.preprocess(raw_te), yte, ds, profile, device))
+            row = dict(dataset=ds.name, size=x.shape[-1], ipc=ipc, method=method, seconds=round(secs, 1), networks=dd.extra['networks'],
+                       target_forwards=dd.extra['target_forwards'], **_eval(dd.x, dd.y, dd.preprocess(raw_te), yte, ds, profile, device))
             if method == 'w Ada': row['speedup_vs_baseline'] = round(base_s / max(secs, 1e-9), 1)
             rows.append(row); log(row)
     return rows
+
+# %% ../nbs/13_bench.ipynb #417c785e
+def translator_rows(cache, translators, n_nets: int = 4, root=None, device=None, log=print):
+    "Held-out translation loss of each translator (names or paths) on the records of `cache`, next to the identity's."
+    from fsdd_nb.caching import load_cache, _fingerprint
+    from fsdd_nb.pretrain import heldout_loss
+    from fsdd_nb.translator import Translator, TranslatorConfig, load_translator
+    recs, man = load_cache(cache)
+    ds = load_dataset(man['dataset'], root=root, size=man['image_shape'][-1])
+    x, y = Preprocess.fit(ds.x_train)(ds.x_train), ds.y_train
+    if _fingerprint(x, y) != man['fingerprint']: raise ValueError(f"the cache at {cache} was built from other data than {man['dataset']!r} at {man['image_shape'][-1]}px; pass its own cache")
+    c = man['config']; kw = dict(n_nets=n_nets, width=c['width'], depth=c['depth'], norm=c['norm'], init=c['init'], device=device)
+    rows, ref = [], None
+    for name in ['identity', *translators]:
+        G = Translator(TranslatorConfig(channels=x.shape[1], width=8)) if name == 'identity' else load_translator(name)[0]
+        t = time.perf_counter(); loss = heldout_loss(G, x, y, recs, **kw); ref = ref or loss
+        rows.append(dict(translator=str(name), records=len(recs), nets=n_nets, heldout_loss=round(loss, 4),
+                         vs_identity_pct=round(100 * (loss - ref) / ref, 1), seconds=round(time.perf_counter() - t, 1)))
+        log(rows[-1])
+    return rows
+
 
 # %% ../nbs/13_bench.ipynb #fdba798b
 def _machine():
@@ -194,12 +234,15 @@ from fastcore.script import call_parse, store_true
 
 @call_parse
 def fsdd_bench(
-    what: str = 'krr',  # nets, load, krr or ablation
-    profile: str = 'cpu',  # cpu, paper or smoke
+    what: str = 'krr',  # nets, load, krr, ablation, cross_ipc or translators
+    profile: str = 'cpu',  # cpu, cpu128, paper or smoke
     datasets: str = None,  # comma-separated dataset names (default: the profile's)
     ipcs: str = None,  # comma-separated IPCs (default: the profile's)
     translator: str = 'imagenette32',  # ablation: the pre-trained translator
     ae_translator: str = None,  # ablation: a translator pre-trained as an auto-encoder (the 'w AE' row)
+    cache: str = None,  # translators: the cache folder to score on
+    translators: str = 'imagenette32',  # translators: comma-separated names or paths
+    adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     out: str = 'runs/bench',  # folder for the JSON and Markdown results
     device: str = None,  # cpu, cuda ... (default: the fastest available)
     root: str = None,  # data root (default: $FSDD_DATA)
@@ -207,16 +250,28 @@ def fsdd_bench(
     "Run a benchmark and save its results as JSON and Markdown."
     import sys
     cmd = 'fsdd_bench ' + ' '.join(sys.argv[1:])
-    p = PROFILES[profile]
+    p = get_profile(profile)
     if datasets: p = replace(p, datasets=tuple(datasets.split(',')))
     if ipcs: p = replace(p, ipcs=tuple(int(i) for i in ipcs.split(',')))
     if what == 'nets': rows = bench_nets(device=device); cols = None
     elif what == 'load': rows = [bench_load(root=root)]; cols = None
+    elif what == 'cross_ipc':
+        from fsdd_nb.cross_ipc import cross_ipc_study
+        rows = []
+        for d in p.datasets:
+            rows += cross_ipc_study(d, ipcs=tuple(int(i) for i in ipcs.split(',')) if ipcs else (1, 2, 5, 10), adapt_ipcs=tuple(int(i) for i in adapt_ipcs.split(',')),
+                                    translator=translator, adapt_steps=p.adapt_steps, distill_steps=p.steps, distill_lr=p.lr, adapt_batch=p.adapt_batch,
+                                    target_batch=p.adapt_target_batch, n_targets=p.n_targets, test_subset=p.test_subset, seed=p.seed, device=device, root=root, log=print)
+            save_results(out, what, rows, p, command=cmd)
+        cols = None
+    elif what == 'translators':
+        if not cache: raise ValueError("`--cache` is required with --what translators: the folder of a cache built by fsdd_pretrain (its --work folder + /cache)")
+        rows = translator_rows(cache, translators.split(','), root=root, device=device); cols = None
     elif what in ('krr', 'ablation'):
         rows = []
         for d in p.datasets:
             rows += krr_rows(d, p, device, root) if what == 'krr' else ablation_rows(d, p, translator, ae_translator, device, root)
             save_results(out, what, rows, p, command=cmd)  # after each dataset, so a long run keeps what it has
-        cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['seconds', 'speedup_vs_baseline'])
-    else: raise ValueError(f"`what` must be nets, load, krr or ablation, got {what!r}")
+        cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['size', 'seconds', 'networks', 'target_forwards', 'speedup_vs_baseline'])
+    else: raise ValueError(f"`what` must be nets, load, krr, ablation, cross_ipc or translators, got {what!r}")
     print(save_results(out, what, rows, p, cols, cmd).read_text())

@@ -36,9 +36,13 @@ class DistilledSet:
     versions: dict = field(default_factory=dict)
     dataset: str = ''
     extra: dict = field(default_factory=dict)
+    x_theta: torch.Tensor | None = None  # FSDD: the images before translation (as distilled in theta), same shape as `x`
 
     def __post_init__(self):
         check_images(self.x, 'x')
+        if self.x_theta is not None:
+            check_images(self.x_theta, 'x_theta')
+            if self.x_theta.shape != self.x.shape: raise ValueError(f"`x_theta` has shape {tuple(self.x_theta.shape)} but `x` has {tuple(self.x.shape)}; pass the untranslated images of the same set, or None")
         y = self.y
         if not isinstance(y, torch.Tensor): raise ValueError(f"`y` must be a torch.Tensor: float (N, C) soft labels or int (N,) class indices, got {type(y).__name__}")
         if y.is_floating_point():
@@ -75,6 +79,9 @@ class DistilledSet:
 def _save(self, path) -> Path:
     "Write this set to `path` (a .safetensors file), atomically."
     tensors = dict(x=self.x, y=self.y)
+    if self.x_theta is not None:  # safetensors refuses tensors that share memory (an untranslated set is its own x_theta)
+        shared = self.x_theta.untyped_storage().data_ptr() == self.x.untyped_storage().data_ptr()
+        tensors['x_theta'] = self.x_theta.clone() if shared else self.x_theta
     pre_meta = None
     if self.preprocess is not None:
         t, pre_meta = self.preprocess.state(prefix='preprocess.')
@@ -97,7 +104,7 @@ def _load(cls, path) -> DistilledSet:
     if meta.get('preprocess') is not None:
         try: pre = Preprocess.from_state(tensors, meta['preprocess'], prefix='preprocess.')
         except ValueError as e: raise ValueError(f"{path} has a damaged preprocessing record ({e}); save the set again") from None
-    return cls(tensors['x'], tensors['y'], preprocess=pre, **{f: meta[f] for f in _META_FIELDS})
+    return cls(tensors['x'], tensors['y'], preprocess=pre, x_theta=tensors.get('x_theta'), **{f: meta[f] for f in _META_FIELDS})
 
 DistilledSet.save = _save
 DistilledSet.load = classmethod(_load)

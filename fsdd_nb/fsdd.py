@@ -48,6 +48,11 @@ def _theta(rec, cfg):
     return th
 
 # %% ../nbs/11_fsdd.ipynb #d398c75f
+def _adapt_forwards(acfg, n):
+    "Real images passed through adaptation networks: S steps x B samples x the target batch."
+    pool = n if acfg.n_targets is None else min(n, acfg.n_targets)
+    return acfg.adapt_steps * acfg.batch * (min(pool, acfg.target_batch) if acfg.target_batch else pool)
+
 def distill_few_shot(dataset, ipc: int = 10, translator='imagenette32', adapt_steps: int = 100, cfg: FewShotConfig = None,
                      device=None, cbs=None, root=None, size=None, **kw) -> DistilledSet:
     "Few-shot dataset distillation: distil `dataset` at `ipc` in one network, adapt the translator, translate."
@@ -63,6 +68,8 @@ def distill_few_shot(dataset, ipc: int = 10, translator='imagenette32', adapt_st
                            distill_steps=cfg.distill_steps or cache.get('steps', 200), distill_lr=cfg.distill_lr or cache.get('lr', 0.01),
                            adapt_steps=cfg.adapt_steps, batch=cfg.adapt_batch, lr=cfg.adapt_lr, target_batch=cfg.target_batch, n_targets=cfg.n_targets,
                            theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], seed=cfg.seed)
+        if cfg.distill_size is not None and not (isinstance(cfg.distill_size, int) and 4 <= cfg.distill_size <= x.shape[-1]):
+            raise ValueError(f"`distill_size` must be an int from 4 to the image size {x.shape[-1]} (or None), got {cfg.distill_size!r}")
         xd = x if not cfg.distill_size else F.interpolate(x, size=cfg.distill_size, mode='bilinear', align_corners=False, antialias=True)
     with tm('distill_theta'):
         sets, res = distill_in_theta(xd, y, acfg.ipcs, acfg, ds.n_classes, cbs, device)
@@ -78,6 +85,7 @@ def distill_few_shot(dataset, ipc: int = 10, translator='imagenette32', adapt_st
                         config=dict(fewshot=asdict(cfg), adapt=asdict(acfg), translator_record={k: rec[k] for k in ('theta', 'cache', 'pretrain', 'translator', 'date') if k in rec}),
                         seeds=dict(theta=th['seed'], adapt_nets=acfg.net_seed, seed=cfg.seed), timings={k: round(v, 3) for k, v in tm.seconds.items()},
                         versions=versions(), dataset=ds.name,
-                        extra=dict(adapt_losses=losses, final_distill_loss=res.losses[-1], target_forwards=res.target_forwards))
-    dd.x_theta = x0.cpu()  # the set before translation, kept on the value for display (not written by `save`)
+                        extra=dict(adapt_losses=losses, final_distill_loss=res.losses[-1], networks=1 + acfg.adapt_steps * acfg.batch,
+                                   target_forwards=res.target_forwards + _adapt_forwards(acfg, len(x))),
+                        x_theta=x0.cpu())  # the set before translation, saved with it
     return dd

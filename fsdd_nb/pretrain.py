@@ -14,7 +14,7 @@ from .krr import krr_solve, krr_predict, centred_onehot, encode
 from .translator import Translator, TranslatorConfig
 
 # %% auto #0
-__all__ = ['translation_loss', 'save_checkpoint', 'load_checkpoint', 'PretrainConfig', 'pretrain']
+__all__ = ['translation_loss', 'save_checkpoint', 'load_checkpoint', 'PretrainConfig', 'pretrain', 'heldout_loss']
 
 # %% ../nbs/09_pretrain.ipynb #3a6b09c3
 def translation_loss(G, x_syn0, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
@@ -42,12 +42,14 @@ def save_checkpoint(path, G, opt, step, cfg, losses, **extra):
     t = {f'G.{k}': v for k, v in G.state_dict().items()} | _opt_tensors(opt) | dict(losses=torch.tensor(losses, dtype=torch.float32))
     return save_tensors(path, t, dict(kind='fsdd_nb.pretrain_ckpt', step=step, config=asdict(cfg), arch=asdict(G.cfg), **extra))
 
+def _same(c): return {k: v for k, v in c.items() if k not in ('steps', 'ckpt_every')}  # a run may be extended
+
 def load_checkpoint(path, G, opt, cfg):
     "Restore `G` and `opt` from `path`; returns `(step, losses)`. Refuses a checkpoint from other settings or another architecture."
     t, meta = load_tensors(path)
     if meta.get('kind') != 'fsdd_nb.pretrain_ckpt': raise ValueError(f"{path} is not a pre-training checkpoint")
     if meta.get('arch') != asdict(G.cfg): raise ValueError(f"{path} is a checkpoint of another translator architecture {meta.get('arch')}; use a new `ckpt` path or the same TranslatorConfig")
-    if meta.get('config') != asdict(cfg): raise ValueError(f"{path} was written with other pre-training settings; use a new `ckpt` path to start over")
+    if _same(meta.get('config', {})) != _same(asdict(cfg)): raise ValueError(f"{path} was written with other pre-training settings; use a new `ckpt` path to start over (only `steps` and `ckpt_every` may change)")
     G.load_state_dict({k[2:]: v for k, v in t.items() if k.startswith('G.')}); _load_opt(opt, t)
     return meta['step'], t['losses'].tolist(), meta.get('seconds', 0.0)
 
@@ -126,3 +128,21 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
 
     run_loop('pretrain', cfg.steps, step, cbs, start=start)
     return G.eval()
+
+# %% ../nbs/09_pretrain.ipynb #fdd6829b
+@torch.no_grad()
+def heldout_loss(G, x_pool, y_pool, records, n_nets: int = 4, width: int = 128, depth: int = 3, norm: str = 'instance',
+                 init: str = 'default', net_seed: int = 7_000_000, reg: float = 1e-6, device=None) -> float:
+    "Mean translation loss of `G` over `records` in `n_nets` fixed networks whose seeds training never draws (all targets)."
+    device = torch.device(device or default_device())
+    if not records: raise ValueError("`records` is empty: pass records from load_cache")
+    G = G.to(device).eval(); x_pool, y_pool = x_pool.to(device), y_pool.to(device)
+    nets = [random_net(net_seed + k, x_pool.shape[1], x_pool.shape[-1], width, depth, norm, init, device=device) for k in range(n_nets)]
+    total = 0.
+    for rec in records:
+        ti = rec.tgt_idx.to(device)
+        yt = centred_onehot((y_pool[ti][:, None] == rec.classes.to(device)[None]).float().argmax(1), len(rec.classes))
+        xs0, ys = rec.x_syn.to(device), rec.y_syn.to(device)
+        total += sum(translation_loss(G, xs0, ys, x_pool[ti], yt, net, reg).item() for net in nets) / n_nets
+    return total / len(records)
+
