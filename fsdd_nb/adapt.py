@@ -68,9 +68,11 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
     def step(i):
         g = as_generator(cfg.seed * 1_000_003 + i)
         pick = [keys[j] for j in torch.randint(len(keys), (cfg.batch,), generator=g).tolist()]
-        xs_all = G(torch.cat([sets[k][0] for k in pick]).to(device)).split([len(sets[k][0]) for k in pick])
+        uniq = list(dict.fromkeys(pick))  # G runs once per distinct set; samples drawing the same set share its output
+        out = dict(zip(uniq, G(torch.cat([sets[k][0] for k in uniq]).to(device)).split([len(sets[k][0]) for k in uniq])))
         total = 0.
-        for b, (k, xs) in enumerate(zip(pick, xs_all)):
+        for b, k in enumerate(pick):
+            xs = out[k]
             net = random_net(cfg.net_seed + i * cfg.batch + b, x_tgt.shape[1], x_tgt.shape[-1], cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
             ti = pool if not cfg.target_batch or cfg.target_batch >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:cfg.target_batch]]
             ti = ti.to(device)
