@@ -102,11 +102,10 @@ PROFILES = {
     'smoke': BenchProfile(name='smoke', datasets=('digits',), ipcs=(1,), steps=4, n_targets=200, baseline_target_batch=32, width=16, depth=2,
                           n_eval_nets=1, test_subset=100, adapt_steps=2, eval_overrides=dict(epochs=5)),
     # Imagenette at 128 px, distilled at 32 px for the translator rows: one pass at 128 px costs ~24x one at 32 px on a CPU.
-    # Evaluated with ConvNet-5, the usual network at 128 px (a 4x4 map before the head, as ConvNet-3 has at 32 px);
-    # ConvNet-3 leaves a 16x16 map, a 16k-wide head, and its training diverged at lr 0.01.
+    # The evaluation's ConvNet has 5 blocks at 128 px (fsdd_nb.evaluate.eval_depth)
     'cpu128': BenchProfile(name='cpu128', datasets=('imagenette',), ipcs=(1,), steps=100, n_targets=500, baseline_target_batch=64,
                            n_eval_nets=1, eval_max_steps=100, test_subset=500, adapt_steps=20, adapt_batch=1, adapt_target_batch=64,
-                           size=128, distill_size=32, eval_overrides=dict(depth=5)),
+                           size=128, distill_size=32),
 }
 
 def get_profile(name) -> BenchProfile:

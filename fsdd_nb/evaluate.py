@@ -11,9 +11,9 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import ConvNet, init_net
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'BasicBlock', 'ResNet', 'Centered', 'make_net',
-           'train_targets', 'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'train_on',
-           'test_accuracy', 'evaluate']
+__all__ = ['PROTOCOLS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'BasicBlock', 'ResNet', 'Centered', 'eval_depth',
+           'make_net', 'train_targets', 'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa',
+           'train_on', 'test_accuracy', 'evaluate']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS, _INITS = ('ce', 'mse', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'resnet'), ('sgd', 'adam'), ('auto', 'default', 'rfad')
@@ -40,7 +40,7 @@ class EvalProtocol:
     n_nets: int = 5                  # fresh networks, seeds seed .. seed + n_nets - 1
     arch: str = 'convnet'            # 'convnet' | 'convnet_nonorm' | 'resnet'
     width: int = 128
-    depth: int = 3
+    depth: int | None = None         # blocks; None: 3, one more per doubling of the side above 32 px (4 at 64, 5 at 128)
     norm: str = 'instance'           # 'instance' | 'batch' | 'none' ('group' also for resnet)
     test_batch: int = 1024
 
@@ -50,6 +50,7 @@ def check_protocol(p: EvalProtocol) -> EvalProtocol:
         if getattr(p, f) not in ok: raise ValueError(f"protocol field `{f}` must be one of {ok}, got {getattr(p, f)!r}")
     if p.loss == 'ce' and p.labels == 'soft': raise ValueError("protocol field `loss`='ce' trains on class indices: use labels='hard', or loss='mse' / 'soft_ce' for soft labels")
     for f in ('epochs', 'batch_size', 'n_nets', 'width', 'depth', 'test_batch'):
+        if getattr(p, f) is None and f == 'depth': continue
         if int(getattr(p, f)) < 1: raise ValueError(f"protocol field `{f}` must be at least 1, got {getattr(p, f)}")
     for f in ('lr', 'label_scale', 'temperature'):
         if not getattr(p, f) > 0: raise ValueError(f"protocol field `{f}` must be positive, got {getattr(p, f)}")
@@ -112,12 +113,17 @@ class Centered(nn.Module):
         self.net, self.net0 = net, copy.deepcopy(net).requires_grad_(False)
     def forward(self, x): return self.net(x) - self.net0(x)
 
+def eval_depth(protocol: EvalProtocol, im_size: int) -> int:
+    "The blocks of `protocol`'s network on `im_size` px images: its `depth`, or 3 plus one per doubling above 32 px."
+    if protocol.depth is not None: return protocol.depth
+    return 3 + max(0, int(math.log2(max(im_size, 32) / 32)))
+
 def make_net(protocol: EvalProtocol, channels: int, n_classes: int, im_size: int, seed: int) -> nn.Module:
     "The fresh network of `protocol`, weights drawn from `seed`."
-    p = protocol
+    p, depth = protocol, eval_depth(protocol, im_size)
     norm = 'none' if p.arch == 'convnet_nonorm' else p.norm
-    if p.arch == 'resnet': net = ResNet(channels, n_classes, p.width, p.depth, norm)
-    else: net = ConvNet(channels, n_classes, p.width, p.depth, norm, im_size=im_size)
+    if p.arch == 'resnet': net = ResNet(channels, n_classes, p.width, depth, norm)
+    else: net = ConvNet(channels, n_classes, p.width, depth, norm, im_size=im_size)
     init = p.init if p.init != 'auto' else ('rfad' if norm == 'none' else 'default')
     net = init_net(net, seed, init)
     return Centered(net) if p.centering else net
@@ -256,5 +262,5 @@ def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None,
     run_loop('evaluate', p.n_nets * p.epochs, step, cbs)
     a = torch.tensor(accs, dtype=torch.float64)
     return dict(mean=a.mean().item() if len(a) else float('nan'), std=a.std(unbiased=False).item() if len(a) else float('nan'),
-                accs=accs, protocol={**asdict(p), 'dsa': strategy}, seconds=time.perf_counter() - t0,
+                accs=accs, protocol={**asdict(p), 'dsa': strategy, 'depth': eval_depth(p, x_syn.shape[-1])}, seconds=time.perf_counter() - t0,
                 n_syn=len(x_syn), n_classes=C, seed=seed, device=str(dev))
