@@ -12,11 +12,12 @@ from .core import default_device, as_generator, versions, Timer
 from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot
-from .evaluate import evaluate, get_protocol
+from .evaluate import evaluate, get_protocol, heldout_split
 
 # %% auto #0
-__all__ = ['PROFILES', 'timeit', 'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_load', 'BenchProfile', 'get_profile',
-           'prepare', 'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'save_results', 'fsdd_bench']
+__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'timeit', 'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_load', 'BenchProfile',
+           'get_profile', 'prepare', 'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows',
+           'plot_curves', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -173,7 +174,8 @@ def ablation_rows(name, profile: BenchProfile, translator='imagenette32', ae_tra
         if ipc > int(torch.bincount(y).min()): continue
         # the same real images start every row: distill_in_theta also seeds IPC `ipc`'s initial set with seed + ipc
         x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(profile.seed + ipc))
-        base = DistillConfig(steps=steps, n_nets=steps, lr=lr, width=th['width'], depth=th['depth'], target_batch=profile.baseline_target_batch, seed=profile.seed)
+        base = DistillConfig(steps=steps, n_nets=steps, lr=lr, width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'],
+                            target_batch=profile.baseline_target_batch, seed=profile.seed)   # the translator's theta family
         t = time.perf_counter(); res = distill_krr(x, y, x0, y0, base, device=device, n_classes=ds.n_classes)
         row = dict(dataset=ds.name, size=x.shape[-1], ipc=ipc, method='Baseline', seconds=round(time.perf_counter() - t, 1), networks=steps,
                    target_forwards=res.target_forwards, **_eval(res.x_syn[0], res.y_syn[0], xte, yte, ds, profile, device))
@@ -217,6 +219,102 @@ def translator_rows(cache, translators, n_nets: int = 4, root=None, device=None,
     return rows
 
 
+# %% ../nbs/13_bench.ipynb #80537870
+ENGINE_VARIANTS = {
+    '1 Net': dict(),
+    '1 Net, theta instance norm + default init': dict(norm='instance', init='default'),
+    'Baseline': dict(baseline=True),
+}
+
+def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None, protocol='rfad_fast', n_targets=10_000, lr=0.003,
+               width=128, target_batch=256, eval_overrides=None, test_subset=None, seed: int = 0, device=None, root=None, log=print, save=None):
+    "Accuracy against wall time and image passes for each engine variant at each IPC, with the random real images they start from."
+    device = device or default_device(); variants = variants or ENGINE_VARIANTS
+    proto = get_protocol(protocol, **(eval_overrides or {}))
+    known = set(DistillConfig.__dataclass_fields__) | {'baseline'}
+    for v, kw in variants.items():
+        if bad := sorted(set(kw) - known): raise ValueError(f"variant {v!r} sets unknown DistillConfig field(s) {bad}")
+    ds = load_dataset(name, root=root)
+    pre = Preprocess.rfad(ds.x_train) if ds.channels == 3 and ds.x_train[0].numel() <= 4096 else Preprocess.fit(ds.x_train)
+    x, y = pre(ds.x_train), ds.y_train
+    g = as_generator(seed)
+    ti = balanced_subset(y, n_targets, ds.n_classes, generator=g) if n_targets else torch.arange(len(x))
+    vi = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=g) if test_subset else torch.arange(len(ds.x_test))
+    xt, yt, xte, yte = x[ti], y[ti], pre(ds.x_test[vi]), ds.y_test[vi]
+    val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto.early_stopping else None
+    judge = lambda a, b: evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
+    T, rows = max(steps), []
+    def add(**r):
+        rows.append(dict(dataset=ds.name, **r)); log(rows[-1])
+        if save: save(rows)
+    for ipc in ipcs:
+        x0, y0 = init_synthetic(xt, yt, ipc, ds.n_classes, generator=as_generator(seed + ipc))
+        r = judge(x0, y0); add(ipc=ipc, method='random real', steps=0, seconds=0., image_passes=0, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+        for v, kw in variants.items():
+            kw = dict(kw); base = kw.pop('baseline', False)
+            cfg = DistillConfig(**{**dict(steps=T, lr=lr, width=width, norm='none', init='rfad', seed=seed, snapshot_at=tuple(steps)),
+                                   **(dict(n_nets=T, target_batch=target_batch) if base else {}), **kw})
+            res = distill_krr(xt, yt, x0, y0, cfg, device=device, n_classes=ds.n_classes)
+            for st in sorted(res.snapshots):
+                sn = res.snapshots[st]; r = judge(sn['x_syn'][0], sn['y_syn'][0])
+                add(ipc=ipc, method=v, steps=st, seconds=round(sn['seconds'], 1), image_passes=sn['target_forwards'] + sn['syn_forwards'],
+                    networks=res.net_seeds.__len__() * st // T if base else 1, loss=round(res.losses[st - 1], 4), acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+    return rows
+
+def plot_curves(rows, x='seconds', log_x=True):
+    "A plotly figure per (dataset, ipc): accuracy against `x` ('seconds' or 'image_passes') per method, random real as a line."
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    keys = sorted({(r['dataset'], r['ipc']) for r in rows}, key=lambda k: (k[0], k[1]))
+    fig = make_subplots(1, len(keys), subplot_titles=[f'{d}, IPC {i}' for d, i in keys])
+    for j, (d, i) in enumerate(keys, 1):
+        rs = [r for r in rows if r['dataset'] == d and r['ipc'] == i]
+        for m in dict.fromkeys(r['method'] for r in rs if r['method'] != 'random real'):
+            pts = [r for r in rs if r['method'] == m]
+            fig.add_trace(go.Scatter(x=[max(r[x], 1e-3) for r in pts], y=[r['acc'] for r in pts], mode='lines+markers', name=m,
+                                     legendgroup=m, showlegend=j == 1, text=[f"T={r['steps']}" for r in pts]), 1, j)
+        for r in rs:
+            if r['method'] == 'random real': fig.add_hline(y=r['acc'], line_dash='dot', annotation_text='random real', row=1, col=j)
+    fig.update_xaxes(type='log' if log_x else 'linear', title=x)
+    return fig.update_yaxes(title='accuracy (%)', col=1).update_layout(height=360, width=420 * len(keys), margin=dict(t=40))
+
+# %% ../nbs/13_bench.ipynb #f4b83b3b
+def load_rfad_set(path):
+    "RFAD's distilled set from its `best.npz` (read without pickle): float images (N, C, H, W) and labels (N, C)."
+    import numpy as np
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no RFAD set at {path}; RFAD's sets are distilled_images_final/<dataset>/<ipc>/best.npz in its repository")
+    with np.load(path, allow_pickle=False) as z:
+        if missing := [k for k in ('images', 'labels') if k not in z.files]: raise ValueError(f"{path} lacks {missing}: not an RFAD best.npz (it has {z.files})")
+        return torch.from_numpy(z['images']).float(), torch.from_numpy(z['labels']).float()
+
+def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fast', 'frepo'), ipcs=(1, 10), overrides=None,
+                  random_real=True, device=None, seed: int = 0, log=print, save=None):
+    "Accuracy of RFAD's sets (`sets_dir/<ipc>/best.npz`) and of random real images, on CIFAR-10's validation split, per protocol."
+    device = device or default_device(); overrides = overrides or {}
+    for name in protocols: get_protocol(name, **overrides.get(name, {}))   # a bad name or field fails before any work
+    sets = {ipc: load_rfad_set(Path(sets_dir) / str(ipc) / 'best.npz') for ipc in ipcs}
+    ds = load_dataset(data)
+    pre = Preprocess.rfad(torch.cat([ds.x_train, ds.x_test]))            # RFAD's space: all 50,000 training images
+    x, y, xte, yte = pre(ds.x_train), ds.y_train, pre(ds.x_test), ds.y_test
+    rows = []
+    for ipc in ipcs:
+        xs, ys = sets[ipc]
+        if xs.shape[1:] != x.shape[1:] or ys.shape[1] != ds.n_classes: raise ValueError(f"the RFAD set for IPC {ipc} has images {tuple(xs.shape[1:])} and {ys.shape[1]} classes; `data` has {tuple(x.shape[1:])} and {ds.n_classes}")
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(seed + ipc))
+        cands = [('RFAD', xs, ys)] + ([('random real', x0, centred_onehot(y0, ds.n_classes) * 0.9 / (1 - 1 / ds.n_classes))] if random_real else [])
+        for name in protocols:
+            proto = get_protocol(name, **overrides.get(name, {}))
+            val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto.early_stopping else None
+            for method, a, b in cands:
+                r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
+                rows.append(dict(set=method, ipc=ipc, protocol=name, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2), n_nets=len(r['accs']),
+                                 lr=r['protocol']['lr'], label_scale=r['protocol']['label_scale'], steps=r.get('early_stopping'), eval_s=round(r['seconds'], 1),
+                                 overrides=overrides.get(name, {})))
+                log(rows[-1])
+                if save: save(rows)
+    return rows
+
 # %% ../nbs/13_bench.ipynb #fdba798b
 def _machine():
     dev = default_device()
@@ -235,7 +333,7 @@ from fastcore.script import call_parse, store_true
 
 @call_parse
 def fsdd_bench(
-    what: str = 'krr',  # nets, load, krr, ablation, cross_ipc or translators
+    what: str = 'krr',  # nets, load, krr, ablation, cross_ipc, translators, rfad_sets or curves
     profile: str = 'cpu',  # cpu, cpu128, paper or smoke
     datasets: str = None,  # comma-separated dataset names (default: the profile's)
     ipcs: str = None,  # comma-separated IPCs (default: the profile's)
@@ -244,6 +342,14 @@ def fsdd_bench(
     cache: str = None,  # translators: the cache folder to score on
     translators: str = 'imagenette32',  # translators: comma-separated names or paths
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
+    rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
+    data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test)
+    protocols: str = 'rfad_fast,soft_fast,hard_fast,frepo',  # rfad_sets: comma-separated protocol presets
+    overrides: str = None,  # rfad_sets: JSON {protocol: {field: value}}, e.g. '{"frepo": {"dsa_draws": 10}}'
+    steps: str = '10,30,100,300,1000',  # curves: the T at which each method is judged
+    protocol: str = 'rfad_fast',  # curves: the evaluation protocol
+    test_subset: int = 2000,  # curves: class-balanced test images (0: all)
+    n_targets: int = 10000,  # curves: class-balanced real targets (0: the whole training set)
     out: str = 'runs/bench',  # folder for the JSON and Markdown results
     device: str = None,  # cpu, cuda ... (default: the fastest available)
     root: str = None,  # data root (default: $FSDD_DATA)
@@ -274,5 +380,19 @@ def fsdd_bench(
             rows += krr_rows(d, p, device, root) if what == 'krr' else ablation_rows(d, p, translator, ae_translator, device, root)
             save_results(out, what, rows, p, command=cmd)  # after each dataset, so a long run keeps what it has
         cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['size', 'seconds', 'networks', 'target_forwards', 'speedup_vs_baseline'])
-    else: raise ValueError(f"`what` must be nets, load, krr, ablation, cross_ipc or translators, got {what!r}")
+    elif what == 'rfad_sets':
+        if not (rfad_sets and data): raise ValueError("--what rfad_sets needs `--rfad_sets` (the folder of RFAD's <ipc>/best.npz) and `--data` (the CIFAR-10 .npz)")
+        try: ov = json.loads(overrides) if overrides else {}
+        except json.JSONDecodeError as e: raise ValueError(f"`--overrides` must be JSON like '{{\"frepo\": {{\"dsa_draws\": 10}}}}': {e}") from None
+        rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, device=device,
+                             save=lambda r: save_results(out, what, r, None, command=cmd))
+        cols = ['set', 'ipc', 'protocol', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'eval_s']
+    elif what == 'curves':
+        rows, ov = [], json.loads(overrides) if overrides else {}
+        for d in (p.datasets if datasets else ('mnist',)):
+            rows += curve_rows(d, p.ipcs if ipcs else (1, 10), tuple(int(s) for s in steps.split(',')), protocol=protocol, eval_overrides=ov.get(protocol),
+                               test_subset=test_subset or None, n_targets=n_targets or None,
+                               device=device, root=root, save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
+        cols = ['dataset', 'ipc', 'method', 'steps', 'seconds', 'image_passes', 'acc', 'std']
+    else: raise ValueError(f"`what` must be nets, load, krr, ablation, cross_ipc, translators, rfad_sets or curves, got {what!r}")
     print(save_results(out, what, rows, p, cols, cmd).read_text())

@@ -119,7 +119,7 @@ def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_step
     "Distil `dataset` with FSDD and the 1-Net and Baseline references; evaluate each; save the FSDD set and a before/after PNG. Returns the table rows."
     from fsdd_nb.fsdd import distill_few_shot
     from fsdd_nb.krr import DistillConfig, distill_krr
-    from fsdd_nb.evaluate import evaluate, get_protocol
+    from fsdd_nb.evaluate import evaluate, get_protocol, heldout_split
     device = device or default_device(); out = Path(out)
     ds = load_dataset(dataset, root=root, size=size)
     proto = get_protocol(protocol, n_nets=n_nets)
@@ -128,10 +128,12 @@ def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_step
     secs = time.perf_counter() - t
     xte = dd.preprocess(ds.x_test)
     rows = []
-    def add(method, xs, ys, s):
-        r = evaluate(xs, ys, xte, ds.y_test, protocol=proto, n_classes=ds.n_classes, device=device, flip=ds.flip)
-        rows.append(dict(method=method, acc=round(100 * r['mean'], 1), std=round(100 * r['std'], 1), seconds=round(s, 1))); log(rows[-1])
-    add(f'FSDD ({translator}, {adapt_steps} adaptation steps)', dd.x, dd.y, secs)
+    val = heldout_split(dd.preprocess(ds.x_train), ds.y_train, proto, ds.n_classes) if proto.early_stopping else None
+    def add(method, xs, ys, s, nets, passes):
+        r = evaluate(xs, ys, xte, ds.y_test, protocol=proto, n_classes=ds.n_classes, device=device, flip=ds.flip, val=val)
+        rows.append(dict(method=method, acc=round(100 * r['mean'], 1), std=round(100 * r['std'], 1), seconds=round(s, 1),
+                         networks=nets, image_passes=passes)); log(rows[-1])
+    add(f'FSDD ({translator}, {adapt_steps} adaptation steps)', dd.x, dd.y, secs, dd.extra['networks'], dd.extra['target_forwards'] + dd.extra.get('syn_forwards', 0))
     if references:
         acfg = dd.config['adapt']
         x = dd.preprocess(ds.x_train)
@@ -139,11 +141,12 @@ def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_step
         from fsdd_nb.core import as_generator
         k = list(acfg['ipcs']).index(ipc)  # the Baseline starts from the same real images as FSDD
         xi, yi = init_synthetic(x, ds.y_train, ipc, ds.n_classes, generator=as_generator(acfg['seed'] + 1 + k))
-        add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'])
-        T = acfg['distill_steps']
-        cfg = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], target_batch=256)
+        add('random real (the images distillation starts from)', xi, yi, 0., 0, 0)
+        add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'], 1, dd.extra['theta_passes'])
+        T = acfg['distill_steps']   # the Baseline: the same theta family, T steps, a fresh network and 256 fresh targets each step
+        cfg = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256)
         res = distill_krr(x, ds.y_train, xi, yi, cfg, device=device, n_classes=ds.n_classes)
-        add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds)
+        add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
     path = dd.save(out / f'fsdd_{ds.name}_ipc{ipc}.safetensors')
     inv = lambda z: dd.preprocess.inverse(z)
     png = save_grid_png(out / f'fsdd_{ds.name}_ipc{ipc}.png', [inv(dd.x_theta), inv(dd.x)], nrow=len(dd.x) if len(dd.x) <= 20 else ipc)
@@ -168,5 +171,6 @@ def fsdd_distill(
     t = time.perf_counter()
     rows, path, png = run_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, not no_references, steps, device, root, size, log=lambda r: None)
     from fsdd_nb.bench import markdown_table
-    print(markdown_table(rows, ['method', 'acc', 'std', 'seconds']))
+    print(markdown_table(rows, ['method', 'acc', 'std', 'seconds', 'networks', 'image_passes']))
+    print('image_passes: real and synthetic images through a network (forward, or forward and backward), one cost model for every method')
     print(f'distilled set: {path}\nimages before (top) and after (bottom) translation: {png}\ntotal {time.perf_counter() - t:.0f}s')

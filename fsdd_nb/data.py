@@ -383,8 +383,9 @@ class Preprocess:
     def zca(self) -> bool: return self.zca_vecs is not None
 
     @classmethod
-    def fit(cls, x, zca: bool = False, zca_reg: float = 0.1, max_images: int = 10_000, max_dim: int = 4096, seed: int = 0):
-        "Fit on images `x` (N, C, H, W): channel mean and std; with `zca`, the whitening on at most `max_images` images."
+    def fit(cls, x, zca: bool = False, zca_reg: float = 0.1, max_images: int | None = 10_000, max_dim: int = 4096, seed: int = 0,
+            zca_center: bool = True):
+        "Fit on images `x` (N, C, H, W): channel mean and std; with `zca`, the whitening on at most `max_images` images (None: all)."
         check_images(x, 'x')
         xd = x.detach()
         mean = xd.double().mean((0, 2, 3))
@@ -395,14 +396,25 @@ class Preprocess:
             raise ValueError(f"`zca` needs a {d} x {d} covariance for {tuple(x.shape[1:])} images, more than `max_dim`={max_dim}; "
                              "use zca=False at this resolution, or raise `max_dim` if you have the memory")
         if zca_reg <= 0: raise ValueError(f"`zca_reg` must be > 0 (0.1 is the usual value), got {zca_reg}")
-        if len(xd) > max_images: xd = xd[torch.randperm(len(xd), generator=as_generator(seed))[:max_images].to(xd.device)]
-        z = ((xd.double() - mean.to(xd.device)[:, None, None]) / std.to(xd.device)[:, None, None]).flatten(1)
-        zm = z.mean(0)
-        z = z - zm
-        vals, vecs = torch.linalg.eigh(z.T @ z / len(z))
+        if max_images is not None and max_images < 1: raise ValueError(f"`max_images` must be a positive count or None (all images), got {max_images}")
+        if max_images is not None and len(xd) > max_images: xd = xd[torch.randperm(len(xd), generator=as_generator(seed))[:max_images].to(xd.device)]
+        cov, zm = torch.zeros(d, d, dtype=torch.float64), torch.zeros(d, dtype=torch.float64)
+        m, s = mean.to(xd.device)[:, None, None], std.to(xd.device)[:, None, None]
+        for i in range(0, len(xd), 8192):  # the second moment in chunks: all 50,000 CIFAR images fit in a few hundred MB
+            z = ((xd[i:i + 8192].double() - m) / s).flatten(1).cpu()
+            cov += z.T @ z; zm += z.sum(0)
+        cov, zm = cov / len(xd), zm / len(xd)
+        if zca_center: cov = cov - torch.outer(zm, zm)   # the covariance; RFAD whitens the uncentred second moment
+        else: zm = torch.zeros_like(zm)
+        vals, vecs = torch.linalg.eigh(cov)
         vals = vals.clamp_min(0)
-        vals = vals + zca_reg * vals.mean()
+        vals = vals + zca_reg * vals.mean()             # eps = zca_reg * tr(C) / d
         return cls(mean, std, vecs.float().cpu(), vals.float().cpu(), zca_mean=zm.float().cpu(), zca_reg=zca_reg, n_fit=len(xd))
+
+    @classmethod
+    def rfad(cls, x, zca: bool = True):
+        "RFAD's space: channel standardisation, then ZCA of the *uncentred* second moment of all of `x`, eps = 0.1 tr(C) / d."
+        return cls.fit(x, zca=zca, zca_reg=0.1, max_images=None, zca_center=False)
 
     def _params(self, device):
         "The parameters on `device`; W and its inverse are built from the eigenvectors once per device."

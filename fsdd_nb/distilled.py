@@ -176,7 +176,12 @@ def _evaluate(self, dataset, protocol='soft_fast', n_nets: int | None = None, de
         warnings.warn(f"`dataset` {dataset.name!r} names its classes {dataset.classes[:4]}... but this set's are {self.classes[:4]}...; check that it is the dataset the set came from", stacklevel=2)
     x_test = dataset.x_test if self.preprocess is None else self.preprocess(dataset.x_test)
     p = get_protocol(protocol, **overrides)
-    r = evaluate(self.x, self.y, x_test, dataset.y_test, p, n_classes=self.n_classes, seed=seed, device=device, cbs=cbs, flip=dataset.flip, n_nets=n_nets)
+    val = None
+    if p.early_stopping:   # held-out real training images, preprocessed as the set was (RFAD-style protocols stop early on them)
+        from fsdd_nb.evaluate import heldout_split
+        xv, yv = heldout_split(dataset.x_train, dataset.y_train, p, self.n_classes, seed=seed)
+        val = (xv if self.preprocess is None else self.preprocess(xv), yv)
+    r = evaluate(self.x, self.y, x_test, dataset.y_test, p, n_classes=self.n_classes, seed=seed, device=device, cbs=cbs, flip=dataset.flip, n_nets=n_nets, val=val)
     r['dataset'] = dataset.name
     return r
 

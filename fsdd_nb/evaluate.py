@@ -11,59 +11,97 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import ConvNet, init_net
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'BasicBlock', 'ResNet', 'Centered', 'eval_depth',
-           'make_net', 'train_targets', 'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa',
-           'train_on', 'test_accuracy', 'evaluate']
+__all__ = ['PROTOCOLS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps', 'BasicBlock',
+           'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets', 'protocol_loss',
+           'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on', 'test_accuracy',
+           'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
-_LOSSES, _LABELS, _ARCHS, _OPTS, _INITS = ('ce', 'mse', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'resnet'), ('sgd', 'adam'), ('auto', 'default', 'rfad')
+_LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
+_INITS, _SCHEDULES = ('auto', 'default', 'rfad', 'lecun'), ('step', 'constant', 'cosine')
 
 @dataclass
 class EvalProtocol:
     "How a fresh network is trained on a distilled set and tested: stored with every result."
     name: str = 'custom'
-    epochs: int = 1000               # passes over the distilled set
+    epochs: int = 1000               # passes over the distilled set (when `steps` is None)
+    steps: int | None = None         # optimiser steps instead of epochs: one batch of min(batch_size, N) images a step
+    steps_by_size: tuple | None = None  # ((n_images, steps), ...): the steps of the first entry with n_images >= N (FRePo's rule)
     optimizer: str = 'sgd'           # 'sgd' | 'adam'
     lr: float = 0.01
     momentum: float = 0.9            # SGD only
     weight_decay: float = 5e-4
     batch_size: int = 256            # full batch when the set is smaller
-    loss: str = 'ce'                 # 'ce' (class indices) | 'mse' (on label_scale * labels) | 'soft_ce' (on softmax(labels / temperature))
+    loss: str = 'ce'                 # 'ce' | 'mse' (0.5 * sum over classes) | 'mse_mean' (RFAD: mean over N x C, / label_scale^2) | 'soft_ce'
     labels: str = 'hard'             # 'hard': argmax of the labels; 'soft': the label vectors as given
     label_scale: float = 1.0         # mse targets are label_scale * labels (centred one-hot for hard labels)
     temperature: float = 1.0         # soft_ce targets are softmax(labels / temperature)
     dsa: str | None = 'auto'         # 'auto': the dataset's DSA strategy; None: no augmentation; or a strategy string
     dsa_draws: int | None = None     # DSA draws per batch: None one per image, k splits the batch into k groups
-    lr_decay_at: float | None = 0.5  # lr x 0.1 once, at this fraction of the epochs (None: constant lr)
+    schedule: str = 'step'           # 'step': lr x 0.1 once at `lr_decay_at`; 'constant'; 'cosine': linear warm-up, then cosine to 1% of lr
+    lr_decay_at: float | None = 0.5  # 'step' schedule: the fraction of training at which lr drops x 0.1 (None: never)
+    warmup_steps: int = 0            # 'cosine' schedule: linear warm-up steps
+    val_every: int | None = None     # early stopping: test on held-out real images every this many steps, keep the best network
+    patience: int | None = None      # early stopping: stop when the best is this many steps old
+    val_per_class: int = 500         # held-out real images per class that `heldout_split` draws for early stopping
+    by_ipc: dict | None = None       # {ipc: {field: value}}: settings that depend on the images per class (the nearest ipc wins)
     centering: bool = False          # train net(x) - net_init(x), RFAD's "centering"
-    init: str = 'auto'               # weights: 'default' (PyTorch's), 'rfad' (He normal), 'auto': 'rfad' without norm, else 'default'
+    init: str = 'auto'               # 'default' (PyTorch's), 'rfad' (He normal, bias N(0, 0.1)), 'lecun' (N(0, 1/fan_in), zero bias); 'auto': 'rfad' without norm
     n_nets: int = 5                  # fresh networks, seeds seed .. seed + n_nets - 1
-    arch: str = 'convnet'            # 'convnet' | 'convnet_nonorm' | 'resnet'
+    arch: str = 'convnet'            # 'convnet' | 'convnet_nonorm' | 'frepo_conv' (width doubling per block) | 'resnet'
     width: int = 128
     depth: int | None = None         # blocks; None: 3, one more per doubling of the side above 32 px (4 at 64, 5 at 128)
     norm: str = 'instance'           # 'instance' | 'batch' | 'none' ('group' also for resnet)
     test_batch: int = 1024
 
+    @property
+    def early_stopping(self) -> bool: return self.val_every is not None
+
 def check_protocol(p: EvalProtocol) -> EvalProtocol:
     "Raise `ValueError` naming the field of `p` that has an impossible value."
-    for f, ok in (('loss', _LOSSES), ('labels', _LABELS), ('arch', _ARCHS), ('optimizer', _OPTS), ('init', _INITS)):
+    for f, ok in (('loss', _LOSSES), ('labels', _LABELS), ('arch', _ARCHS), ('optimizer', _OPTS), ('init', _INITS), ('schedule', _SCHEDULES)):
         if getattr(p, f) not in ok: raise ValueError(f"protocol field `{f}` must be one of {ok}, got {getattr(p, f)!r}")
     if p.loss == 'ce' and p.labels == 'soft': raise ValueError("protocol field `loss`='ce' trains on class indices: use labels='hard', or loss='mse' / 'soft_ce' for soft labels")
-    for f in ('epochs', 'batch_size', 'n_nets', 'width', 'depth', 'test_batch'):
-        if getattr(p, f) is None and f == 'depth': continue
+    for f in ('epochs', 'batch_size', 'n_nets', 'width', 'depth', 'test_batch', 'steps', 'val_every', 'patience', 'val_per_class'):
+        if getattr(p, f) is None and f in ('depth', 'steps', 'val_every', 'patience'): continue
         if int(getattr(p, f)) < 1: raise ValueError(f"protocol field `{f}` must be at least 1, got {getattr(p, f)}")
     for f in ('lr', 'label_scale', 'temperature'):
         if not getattr(p, f) > 0: raise ValueError(f"protocol field `{f}` must be positive, got {getattr(p, f)}")
+    if p.warmup_steps < 0: raise ValueError(f"protocol field `warmup_steps` must be >= 0, got {p.warmup_steps}")
     if p.lr_decay_at is not None and not 0 <= p.lr_decay_at <= 1: raise ValueError(f"protocol field `lr_decay_at` must be a fraction in [0, 1] or None, got {p.lr_decay_at}")
     if p.dsa_draws is not None and p.dsa_draws < 1: raise ValueError(f"protocol field `dsa_draws` must be None (one per image) or at least 1, got {p.dsa_draws}")
+    if (p.val_every is None) != (p.patience is None): raise ValueError("protocol fields `val_every` and `patience` go together: set both for early stopping, or neither")
+    if p.steps_by_size is not None and not all(len(e) == 2 and e[0] >= 1 and e[1] >= 1 for e in p.steps_by_size):
+        raise ValueError(f"protocol field `steps_by_size` must be ((n_images, steps), ...) with positive counts, got {p.steps_by_size!r}")
+    if p.by_ipc is not None:
+        known = {f.name for f in fields(EvalProtocol)} - {'name', 'by_ipc'}
+        for k, v in p.by_ipc.items():
+            if int(k) < 1 or not isinstance(v, dict) or (bad := sorted(set(v) - known)):
+                raise ValueError(f"protocol field `by_ipc` maps an ipc >= 1 to a dict of protocol fields; entry {k!r}: {v!r} is not that")
     return p
 
 # %% ../nbs/05_evaluate.ipynb #909c22be
+# RFAD's best finite-network settings for CIFAR-10 (its utils.get_best_finite_hypers, label-scale branch): lr and label scale per IPC
+_RFAD_BY_IPC = {1: dict(lr=1e-3, label_scale=8.), 10: dict(lr=1e-3, label_scale=2.), 50: dict(lr=1e-2, label_scale=2.)}
+_RFAD = dict(steps=20_000, optimizer='sgd', momentum=0.9, weight_decay=0., batch_size=513, loss='mse_mean', labels='soft', dsa=None,
+             schedule='constant', val_every=100, patience=500, val_per_class=500, centering=True, init='rfad', arch='convnet_nonorm',
+             norm='none', width=1024, n_nets=3, by_ipc=_RFAD_BY_IPC)
+_FREPO = dict(steps_by_size=((10, 1000), (100, 2000), (200, 20000), (500, 5000), (1000, 10000), (2000, 40000), (5000, 40000)),
+              optimizer='adam', lr=3e-4, weight_decay=0., batch_size=500, loss='mse', labels='soft', label_scale=1., dsa='auto',
+              schedule='cosine', warmup_steps=500, init='lecun', arch='frepo_conv', norm='none', width=128, n_nets=5)
+
 PROTOCOLS = dict(
     hard=EvalProtocol('hard'),
     soft=EvalProtocol('soft', loss='mse', labels='soft', label_scale=8.),
     hard_fast=EvalProtocol('hard_fast', epochs=300, width=64, n_nets=3, dsa_draws=1),
     soft_fast=EvalProtocol('soft_fast', epochs=300, width=64, n_nets=3, dsa_draws=1, loss='mse', labels='soft', label_scale=8.),
+    dc=EvalProtocol('dc'),                                 # DC/DSA: ConvNet-3 (instance norm), SGD 0.01, 1000 epochs with DSA, x0.1 at half, CE
+    rfad=EvalProtocol('rfad', **_RFAD),
+    # width 128 instead of 1024: in the standard parameterisation the network's function moves ~width times faster per unit of lr,
+    # so the learning rates are RFAD's x 1024/128; 4,000 steps at most, 100 held-out images a class
+    rfad_fast=EvalProtocol('rfad_fast', **{**_RFAD, 'width': 128, 'steps': 4000, 'val_per_class': 100, 'n_nets': 2,
+                                           'by_ipc': {k: {**v, 'lr': v['lr'] * 8} for k, v in _RFAD_BY_IPC.items()}}),
+    frepo=EvalProtocol('frepo', **_FREPO),
 )
 
 def get_protocol(protocol='soft_fast', **overrides) -> EvalProtocol:
@@ -76,6 +114,21 @@ def get_protocol(protocol='soft_fast', **overrides) -> EvalProtocol:
     known = {f.name for f in fields(EvalProtocol)}
     if bad := sorted(set(overrides) - known): raise ValueError(f"unknown protocol field(s) {bad}; the fields are {sorted(known)}")
     return check_protocol(replace(protocol, **overrides))
+
+def resolve_protocol(protocol, n_syn: int, n_classes: int) -> EvalProtocol:
+    "`protocol` as it applies to a set of `n_syn` images of `n_classes` classes: `by_ipc` settings applied (nearest ipc), steps fixed."
+    p = get_protocol(protocol)
+    if p.by_ipc:
+        ipc = max(1, n_syn // max(n_classes, 1))
+        k = min((int(k) for k in p.by_ipc), key=lambda k: (abs(math.log(k / ipc)), k))
+        p = replace(p, **p.by_ipc[k] if k in p.by_ipc else p.by_ipc[str(k)])
+    if p.steps_by_size:
+        p = replace(p, steps=next((s for n, s in sorted(p.steps_by_size) if n >= n_syn), sorted(p.steps_by_size)[-1][1]))
+    return check_protocol(replace(p, by_ipc=None, steps_by_size=None))
+
+def train_steps(p: EvalProtocol, n_syn: int) -> int:
+    "Optimiser steps one network of (resolved) protocol `p` takes on `n_syn` images: `steps`, or epochs x batches."
+    return p.steps if p.steps is not None else p.epochs * -(-n_syn // min(p.batch_size, n_syn))
 
 # %% ../nbs/05_evaluate.ipynb #066dadbc
 def _norm2d(kind, c):
@@ -106,6 +159,20 @@ class ResNet(nn.Module):
     def features(self, x): return self.body(x)
     def forward(self, x): return self.head(self.body(x))
 
+class FRePoConv(nn.Module):
+    "FRePo's evaluation ConvNet: `depth` x [conv3x3 (width * 2**d channels, bias) -> ReLU -> avgpool2], no norm, linear head."
+    def __init__(self, channels=3, n_classes=10, width=128, depth=3, im_size=32):
+        super().__init__()
+        layers, c, side = [], channels, (32 if im_size == 28 else im_size)
+        for d in range(depth):
+            layers += [nn.Conv2d(c, width * 2 ** d, 3, padding=3 if (d == 0 and im_size == 28) else 1), nn.ReLU(), nn.AvgPool2d(2)]
+            c = width * 2 ** d
+        self.body = nn.Sequential(*layers, nn.Flatten())
+        self.feature_dim = c * (side >> depth) ** 2
+        self.head = nn.Linear(self.feature_dim, n_classes)
+    def features(self, x): return self.body(x)
+    def forward(self, x): return self.head(self.body(x))
+
 class Centered(nn.Module):
     "RFAD's centering: the output of `net` minus that of a frozen copy of its initial state."
     def __init__(self, net):
@@ -123,6 +190,7 @@ def make_net(protocol: EvalProtocol, channels: int, n_classes: int, im_size: int
     p, depth = protocol, eval_depth(protocol, im_size)
     norm = 'none' if p.arch == 'convnet_nonorm' else p.norm
     if p.arch == 'resnet': net = ResNet(channels, n_classes, p.width, depth, norm)
+    elif p.arch == 'frepo_conv': net = FRePoConv(channels, n_classes, p.width, depth, im_size)
     else: net = ConvNet(channels, n_classes, p.width, depth, norm, im_size=im_size)
     init = p.init if p.init != 'auto' else ('rfad' if norm == 'none' else 'default')
     net = init_net(net, seed, init)
@@ -137,11 +205,12 @@ def train_targets(y_syn, protocol: EvalProtocol, n_classes: int):
         if p.loss == 'ce': return y_int
         y_syn = F.one_hot(y_int, n_classes).float() - 1.0 / n_classes
     y_syn = y_syn.float()
-    return y_syn * p.label_scale if p.loss == 'mse' else torch.softmax(y_syn / p.temperature, 1)
+    return y_syn * p.label_scale if p.loss in ('mse', 'mse_mean') else torch.softmax(y_syn / p.temperature, 1)
 
 def protocol_loss(out, target, protocol: EvalProtocol):
-    "The training loss of `protocol`: cross-entropy, 0.5 * squared error summed over classes, or soft cross-entropy."
+    "The training loss of `protocol`: cross-entropy, 0.5 * squared error summed over classes (`mse`), RFAD's mean squared error / scale^2 (`mse_mean`), or soft cross-entropy."
     if protocol.loss == 'ce': return F.cross_entropy(out, target)
+    if protocol.loss == 'mse_mean': return (out - target).square().mean() / protocol.label_scale ** 2
     if protocol.loss == 'mse': return 0.5 * (out - target).square().sum(1).mean()
     return -(target * out.log_softmax(1)).sum(1).mean()
 
@@ -194,9 +263,19 @@ def _augment(x, strategy, draws, gen):
     k = len(x) if draws is None else min(draws, len(x))
     return torch.cat([apply_dsa(c, sample_dsa_params(strategy, gen)) for c in x.tensor_split(k)])
 
+def _lr_at(p: EvalProtocol, t: int, total: int) -> float:
+    "The learning rate of (resolved) protocol `p` at optimiser step `t` of `total` (steps mode, and the cosine schedule)."
+    if p.schedule == 'constant': return p.lr
+    if p.schedule == 'step':
+        return p.lr * (0.1 if p.lr_decay_at is not None and t >= int(total * p.lr_decay_at) and t > 0 else 1.)
+    w = p.warmup_steps                       # optax: linear 0 -> lr over w steps, then cosine decay to 1% over the rest
+    if t < w: return p.lr * t / w
+    frac = min(1., (t - w) / max(total - w, 1))
+    return p.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
+
 class _Trainer:
-    "One fresh network of `protocol` and its optimiser; `epoch(e)` trains one pass and returns the mean loss."
-    def __init__(self, x_syn, target, protocol, n_classes, seed, device, strategy):
+    "One fresh network of (resolved) `protocol` and its optimiser; `unit(e)` trains one epoch (or one step) and returns the mean loss."
+    def __init__(self, x_syn, target, protocol, n_classes, seed, device, strategy, val=None):
         p, self.p, self.strategy = protocol, protocol, strategy
         self.x, self.t = x_syn.detach().to(device), target.to(device)
         self.net = make_net(p, x_syn.shape[1], n_classes, x_syn.shape[-1], seed).to(device)
@@ -204,33 +283,76 @@ class _Trainer:
         self.opt = (torch.optim.SGD(params, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay) if p.optimizer == 'sgd'
                     else torch.optim.Adam(params, lr=p.lr, weight_decay=p.weight_decay))
         self.gen = as_generator(seed)
+        self.by_step = p.steps is not None
+        self.units = p.steps if self.by_step else p.epochs
+        self.total = train_steps(p, len(self.x))
         self.decay_epoch = int(p.epochs * p.lr_decay_at) if p.lr_decay_at is not None else None
-    def epoch(self, e):
-        if e == self.decay_epoch and e > 0:
-            for g in self.opt.param_groups: g['lr'] *= 0.1
+        self.val, self.t_step, self.done = val, 0, False
+        self.best, self.best_t, self.best_state, self.val_checks = -1., 0, None, 0
+    def _validate(self):
+        "Early stopping, as RFAD's training loop does it: test before the step, keep the best network, stop `patience` steps after it."
+        if self.t_step % self.p.val_every == 0:
+            acc = test_accuracy(self.net, self.val[0], self.val[1], self.p.test_batch); self.val_checks += 1
+            if acc > self.best: self.best, self.best_t, self.best_state = acc, self.t_step, copy.deepcopy(self.net.state_dict())
+        if self.t_step >= self.best_t + self.p.patience: self.done = True
+    def _step(self, idx, e):
+        xb = self.x[idx]
+        if self.strategy: xb = _augment(xb, self.strategy, self.p.dsa_draws, self.gen)
+        loss = protocol_loss(self.net(xb), self.t[idx], self.p)
+        if not torch.isfinite(loss): raise FloatingPointError(f"the training loss became {loss.item()} at {'step' if self.by_step else 'epoch'} {e + 1}; lower the protocol's `lr` (now {self.p.lr}) or `label_scale`")
+        self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.t_step += 1
+        return loss.item()
+    def unit(self, e):
         n, bs = len(self.x), min(self.p.batch_size, len(self.x))
-        order = torch.randperm(n, generator=self.gen).to(self.x.device)
-        self.net.train(); total = 0.
+        self.net.train()
+        if self.by_step:
+            if self.p.early_stopping and not self.done: self._validate()
+            if self.done: return float('nan')
+            for g in self.opt.param_groups: g['lr'] = _lr_at(self.p, self.t_step, self.total)
+            idx = torch.arange(n) if bs >= n else torch.randint(n, (bs,), generator=self.gen)   # RFAD: full batch, else drawn with replacement
+            return self._step(idx.to(self.x.device), e)
+        if self.p.schedule == 'step' and e == self.decay_epoch and e > 0:
+            for g in self.opt.param_groups: g['lr'] *= 0.1
+        order = torch.randperm(n, generator=self.gen).to(self.x.device); total = 0.
         for i in range(0, n, bs):
-            idx = order[i:i + bs]; xb = self.x[idx]
-            if self.strategy: xb = _augment(xb, self.strategy, self.p.dsa_draws, self.gen)
-            loss = protocol_loss(self.net(xb), self.t[idx], self.p)
-            if not torch.isfinite(loss): raise FloatingPointError(f"the training loss became {loss.item()} at epoch {e + 1}; lower the protocol's `lr` (now {self.p.lr}) or `label_scale`")
-            self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
-            total += loss.item() * len(idx)
+            if self.p.schedule != 'step':
+                for g in self.opt.param_groups: g['lr'] = _lr_at(self.p, self.t_step, self.total)
+            idx = order[i:i + bs]; total += self._step(idx, e) * len(idx)
         return total / n
+    def finish(self):
+        "The trained network in eval mode: the best on the held-out images when the protocol stops early."
+        if self.best_state is not None: self.net.load_state_dict(self.best_state)
+        return self.net.eval()
 
 def _device(device, x):
     if device is not None: return torch.device(device)
     return x.device if x.device.type != 'cpu' else default_device()
 
-def train_on(x_syn, y_syn, protocol='soft_fast', n_classes=None, seed: int = 0, device=None, cbs=None, flip: bool | None = None) -> nn.Module:
+def heldout_split(x_train, y_train, protocol='rfad', n_classes=None, seed: int = 0):
+    "`(x_val, y_val)`: `protocol.val_per_class` real training images per class for early stopping (RFAD holds out 500)."
+    from fsdd_nb.data import sample_per_class
+    p = get_protocol(protocol); check_labels(y_train, len(x_train), 'y_train')
+    per = min(p.val_per_class, int(torch.bincount(y_train).min()))
+    idx = sample_per_class(y_train, per, n_classes, generator=as_generator(seed))
+    return x_train[idx.to(x_train.device)], y_train[idx.to(y_train.device)]
+
+def _check_val(p, val, channels, name='val'):
+    if not p.early_stopping: return None
+    if val is None: raise ValueError(f"protocol {p.name!r} stops early on held-out real images: pass `{name}=(x_val, y_val)`, "
+                                     "e.g. `heldout_split(x_train, y_train, protocol)` (preprocessed like the set), or a protocol without `val_every`")
+    if not (isinstance(val, (tuple, list)) and len(val) == 2): raise ValueError(f"`{name}` must be a pair (x_val, y_val), got {type(val).__name__}")
+    check_images(val[0], f'{name}[0]', channels=channels); check_labels(val[1], len(val[0]), f'{name}[1]')
+    return val
+
+def train_on(x_syn, y_syn, protocol='soft_fast', n_classes=None, seed: int = 0, device=None, cbs=None, flip: bool | None = None, val=None) -> nn.Module:
     "Train one fresh network of `protocol` on (`x_syn`, `y_syn`), seeded by `seed`; returns it in eval mode."
-    p = get_protocol(protocol)
     n_classes = check_eval_inputs(x_syn, y_syn, n_classes=n_classes)
-    tr = _Trainer(x_syn, train_targets(y_syn, p, n_classes), p, n_classes, seed, _device(device, x_syn), resolve_dsa(p, flip))
-    run_loop('train', p.epochs, tr.epoch, cbs)
-    return tr.net.eval()
+    p = resolve_protocol(protocol, len(x_syn), n_classes); val = _check_val(p, val, x_syn.shape[1])
+    dev = _device(device, x_syn)
+    if val is not None: val = (val[0].to(dev), val[1].to(dev))
+    tr = _Trainer(x_syn, train_targets(y_syn, p, n_classes), p, n_classes, seed, dev, resolve_dsa(p, flip), val)
+    run_loop('train', tr.units, tr.unit, cbs)
+    return tr.finish()
 
 @torch.no_grad()
 def test_accuracy(net: nn.Module, x_test, y_test, batch: int = 1024) -> float:
@@ -243,24 +365,60 @@ def test_accuracy(net: nn.Module, x_test, y_test, batch: int = 1024) -> float:
 
 # %% ../nbs/05_evaluate.ipynb #2043e390
 def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None, seed: int = 0, device=None, cbs=None,
-             flip: bool | None = None, n_nets: int | None = None) -> dict:
+             flip: bool | None = None, n_nets: int | None = None, val=None) -> dict:
     "Train `n_nets` fresh networks of `protocol` on (`x_syn`, `y_syn`) and test on (`x_test`, `y_test`): mean, std, accs."
     p = get_protocol(protocol, **({} if n_nets is None else dict(n_nets=n_nets)))
     C = check_eval_inputs(x_syn, y_syn, x_test, y_test, n_classes)
+    p = resolve_protocol(p, len(x_syn), C); val = _check_val(p, val, x_syn.shape[1])
     if msg := preprocessing_mismatch(x_syn, x_test): warnings.warn(msg, stacklevel=2)
     dev, strategy = _device(device, x_syn), resolve_dsa(p, flip)
+    if val is not None: val = (val[0].to(dev), val[1].to(dev))
     target = train_targets(y_syn, p, C)
-    accs, st = [], dict(tr=None)
+    units = p.steps if p.steps is not None else p.epochs
+    accs, stopped, st = [], [], dict(tr=None)
     def step(i):
-        k, e = divmod(i, p.epochs)
-        if e == 0: st['tr'] = _Trainer(x_syn, target, p, C, seed + k, dev, strategy)
-        loss, m = st['tr'].epoch(e), dict(net=k, epoch=e + 1)
-        if e == p.epochs - 1:
-            accs.append(test_accuracy(st['tr'].net, x_test, y_test, p.test_batch)); m['acc'] = accs[-1]
+        k, e = divmod(i, units)
+        if e == 0: st['tr'] = _Trainer(x_syn, target, p, C, seed + k, dev, strategy, val)
+        tr = st['tr']; loss, m = tr.unit(e), dict(net=k, epoch=e + 1)
+        if e == units - 1:
+            accs.append(test_accuracy(tr.finish(), x_test, y_test, p.test_batch)); m['acc'] = accs[-1]
+            if p.early_stopping: stopped.append(dict(steps=tr.t_step, best_step=tr.best_t, val_acc=tr.best))
         return loss, m
     t0 = time.perf_counter()
-    run_loop('evaluate', p.n_nets * p.epochs, step, cbs)
+    run_loop('evaluate', p.n_nets * units, step, cbs)
     a = torch.tensor(accs, dtype=torch.float64)
-    return dict(mean=a.mean().item() if len(a) else float('nan'), std=a.std(unbiased=False).item() if len(a) else float('nan'),
-                accs=accs, protocol={**asdict(p), 'dsa': strategy, 'depth': eval_depth(p, x_syn.shape[-1])}, seconds=time.perf_counter() - t0,
-                n_syn=len(x_syn), n_classes=C, seed=seed, device=str(dev))
+    out = dict(mean=a.mean().item() if len(a) else float('nan'), std=a.std(unbiased=False).item() if len(a) else float('nan'),
+               accs=accs, protocol={**asdict(p), 'dsa': strategy, 'depth': eval_depth(p, x_syn.shape[-1])}, seconds=time.perf_counter() - t0,
+               n_syn=len(x_syn), n_classes=C, seed=seed, device=str(dev))
+    if stopped: out['early_stopping'] = stopped
+    return out
+
+# %% ../nbs/05_evaluate.ipynb #370ff6b6
+def _unit_score(a: float) -> float: return (math.exp(a) - math.exp(-1)) / (math.e - math.exp(-1))
+
+def label_robust_score(syn_hard: float, syn_soft: float, rand_soft: float, real_hard: float, w: float = 0.5) -> dict:
+    "DD-Ranking's LRS from accuracies in [0, 1]: HLR, IOR, alpha and the score."
+    hlr, ior = real_hard - syn_hard, syn_soft - rand_soft
+    a = w * ior - (1 - w) * hlr
+    return dict(hlr=hlr, ior=ior, alpha=a, lrs=_unit_score(a))
+
+def aug_robust_score(syn_aug: float, rand_aug: float, syn_noaug: float, rand_noaug: float, w: float = 0.5) -> dict:
+    "DD-Ranking's ARS from accuracies in [0, 1]."
+    b = w * (syn_aug - rand_aug) + (1 - w) * (syn_noaug - rand_noaug)
+    return dict(beta=b, ars=_unit_score(b))
+
+def robustness_scores(x_syn, y_syn, x_rand, y_rand, x_test, y_test, real_hard: float, protocol='soft_fast', n_classes=None,
+                      seed: int = 0, device=None, flip=None, val=None, w: float = 0.5) -> dict:
+    "LRS and ARS of (`x_syn`, `y_syn`) against random real images (`x_rand`, `y_rand`), every accuracy trained under `protocol`."
+    if not 0 < real_hard <= 1: raise ValueError(f"`real_hard` is the accuracy of a network trained on the whole training set, a fraction in (0, 1], got {real_hard}")
+    p = get_protocol(protocol)
+    C = check_eval_inputs(x_syn, y_syn, x_test, y_test, n_classes); check_eval_inputs(x_rand, y_rand, x_test, y_test, C)
+    aug, noaug = replace(p, dsa='auto' if p.dsa in (None, 'none') else p.dsa), replace(p, dsa=None)
+    ev = lambda x, y, q: evaluate(x, y, x_test, y_test, q, C, seed=seed, device=device, flip=flip, val=val)['mean']
+    acc = dict(syn_hard=ev(x_syn, y_syn, replace(p, labels='hard', loss='ce', label_scale=1.)),
+               syn_aug=ev(x_syn, y_syn, aug), rand_aug=ev(x_rand, y_rand, aug),
+               syn_noaug=ev(x_syn, y_syn, noaug), rand_noaug=ev(x_rand, y_rand, noaug))
+    own = 'aug' if p.dsa not in (None, 'none') else 'noaug'                  # the soft accuracies are the protocol's own
+    acc.update(syn_soft=acc[f'syn_{own}'], rand_soft=acc[f'rand_{own}'], real_hard=real_hard)
+    return dict(acc=acc, **label_robust_score(acc['syn_hard'], acc['syn_soft'], acc['rand_soft'], real_hard, w),
+                **aug_robust_score(acc['syn_aug'], acc['rand_aug'], acc['syn_noaug'], acc['rand_noaug'], w), protocol=p.name)

@@ -86,6 +86,8 @@ def distill_few_shot(dataset, ipc: int = 10, translator='imagenette32', adapt_st
                         seeds=dict(theta=th['seed'], adapt_nets=acfg.net_seed, seed=cfg.seed), timings={k: round(v, 3) for k, v in tm.seconds.items()},
                         versions=versions(), dataset=ds.name,
                         extra=dict(adapt_losses=losses, final_distill_loss=res.losses[-1], networks=1 + acfg.adapt_steps * acfg.batch,
-                                   target_forwards=res.target_forwards + _adapt_forwards(acfg, len(x))),
+                                   target_forwards=res.target_forwards + _adapt_forwards(acfg, len(x)),
+                                   theta_passes=res.target_forwards + res.syn_forwards,          # the distillation in theta alone
+                                   syn_forwards=res.syn_forwards + acfg.adapt_steps * acfg.batch * len(x0)),
                         x_theta=x0.cpu())  # the set before translation, saved with it
     return dd

@@ -61,10 +61,11 @@ class DistillConfig:
     theta_seed: int = 0          # network r is random_net(theta_seed + r)
     width: int = 128
     depth: int = 3
-    norm: str = 'instance'
-    init: str = 'default'
+    norm: str = 'none'           # theta of the field's KRR methods (RFAD, KIP's ConvNet kernels): no normalisation,
+    init: str = 'rfad'           # He-normal weights, N(0, 0.1) biases; 'instance' / 'default' is the DC-style ConvNet
     encode_batch: int = 1024     # images per forward pass when encoding targets
     seed: int = 0                # seed of target sampling and DSA draws
+    snapshot_at: tuple = ()      # steps after which a copy of the sets is kept (accuracy-against-time curves)
 
 @dataclass
 class KRRTask:
@@ -85,6 +86,7 @@ class DistillResult:
     syn_forwards: int            # synthetic images passed through a network (forward + backward)
     net_seeds: list
     config: dict = field(default_factory=dict)
+    snapshots: dict = field(default_factory=dict)  # step -> dict(x_syn, y_syn, seconds, target_forwards, syn_forwards)
 
 # %% ../nbs/04_krr.ipynb #fa69ecd0
 def _schedule(steps, n_nets):
@@ -177,15 +179,22 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         return loss.item() / B, dict(net=sched[i])
 
     t0 = time.perf_counter()
-    hist = []
+    hist, snaps, snap_at = [], {}, {int(k) for k in cfg.snapshot_at}
+    if bad := sorted(k for k in snap_at if not 1 <= k <= cfg.steps): raise ValueError(f"`snapshot_at` steps {bad} are outside 1..{cfg.steps} (`steps`)")
     def _step(i):
-        out = step(i); hist.append(out[0]); return out
+        out = step(i); hist.append(out[0])
+        if i + 1 in snap_at:
+            if device.type == 'cuda': torch.cuda.synchronize()
+            snaps[i + 1] = dict(x_syn=[x_syn[b, :len(t.x_syn)].detach().cpu().clone() for b, t in enumerate(tasks)],
+                                y_syn=[y_syn[b, :len(t.x_syn), :t.y_syn.shape[1]].detach().cpu().clone() for b, t in enumerate(tasks)],
+                                seconds=time.perf_counter() - t0, target_forwards=state['tf'], syn_forwards=state['sf'])
+        return out
     run_loop('distill', cfg.steps, _step, cbs)
     if device.type == 'cuda': torch.cuda.synchronize()
     secs = time.perf_counter() - t0
     xs_out = [x_syn[b, :len(t.x_syn)].detach().clone() for b, t in enumerate(tasks)]
     ys_out = [y_syn[b, :len(t.x_syn), :t.y_syn.shape[1]].detach().clone() for b, t in enumerate(tasks)]
-    return DistillResult(xs_out, ys_out, hist, secs, state['tf'], state['sf'], seeds, asdict(cfg))
+    return DistillResult(xs_out, ys_out, hist, secs, state['tf'], state['sf'], seeds, asdict(cfg), snaps)
 
 # %% ../nbs/04_krr.ipynb #b915dbf0
 def distill_krr(x_tgt, y_tgt, x_syn, y_syn, cfg: DistillConfig = None, cbs=None, device=None, n_classes=None):

@@ -42,11 +42,11 @@ class ConvNet(nn.Module):
     def forward(self, x): return self.head(self.body(x))
 
 # %% ../nbs/02_nets.ipynb #7207ab25
-_INITS = ('default', 'rfad')
+_INITS = ('default', 'rfad', 'lecun')
 
 @torch.no_grad()
 def init_net(net: nn.Module, seed, init='default'):
-    "Re-draw the conv and linear weights of `net` from `seed` with distribution `init` ('default' or 'rfad')."
+    "Re-draw the conv and linear weights of `net` from `seed`: `init` 'default' (PyTorch's), 'rfad' (He normal) or 'lecun' (Flax's)."
     if init not in _INITS: raise ValueError(f"`init` must be one of {_INITS}, got {init!r}")
     g = as_generator(seed)
     for m in net.modules():
@@ -56,9 +56,14 @@ def init_net(net: nn.Module, seed, init='default'):
                 b = 1 / math.sqrt(fan_in)
                 m.weight.copy_(torch.empty(m.weight.shape).uniform_(-b, b, generator=g))
                 if m.bias is not None: m.bias.copy_(torch.empty(m.bias.shape).uniform_(-b, b, generator=g))
-            else:
+            elif init == 'rfad':   # RFAD's Conv2d_gaussian / GaussianLinear: N(0, 2/fan_in), bias N(0, 0.1^2)
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(2 / fan_in))
                 if m.bias is not None: m.bias.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+            else:                  # Flax's default (FRePo's networks): lecun_normal, truncated at 2 std, zero bias
+                w = torch.empty(m.weight.shape)
+                torch.nn.init.trunc_normal_(w, 0., 1., -2., 2., generator=g)
+                m.weight.copy_(w * math.sqrt(1 / fan_in) / 0.87962566103423978)   # the truncated normal's std is 0.8796
+                if m.bias is not None: m.bias.zero_()
     return net
 
 def random_net(seed, channels=3, im_size=32, width=128, depth=3, norm='instance', init='default', n_classes=10, device='cpu', pool='avg'):
