@@ -336,20 +336,20 @@ def heldout_split(x_train, y_train, protocol='rfad', n_classes=None, seed: int =
     idx = sample_per_class(y_train, per, n_classes, generator=as_generator(seed))
     return x_train[idx.to(x_train.device)], y_train[idx.to(y_train.device)]
 
-def _check_val(p, val, channels, name='val'):
+def _check_val(p, val, channels, device, name='val'):
+    "The held-out pair `val` on `device` when `p` stops early (checked), else None."
     if not p.early_stopping: return None
     if val is None: raise ValueError(f"protocol {p.name!r} stops early on held-out real images: pass `{name}=(x_val, y_val)`, "
                                      "e.g. `heldout_split(x_train, y_train, protocol)` (preprocessed like the set), or a protocol without `val_every`")
     if not (isinstance(val, (tuple, list)) and len(val) == 2): raise ValueError(f"`{name}` must be a pair (x_val, y_val), got {type(val).__name__}")
     check_images(val[0], f'{name}[0]', channels=channels); check_labels(val[1], len(val[0]), f'{name}[1]')
-    return val
+    return val[0].to(device), val[1].to(device)
 
 def train_on(x_syn, y_syn, protocol='soft_fast', n_classes=None, seed: int = 0, device=None, cbs=None, flip: bool | None = None, val=None) -> nn.Module:
     "Train one fresh network of `protocol` on (`x_syn`, `y_syn`), seeded by `seed`; returns it in eval mode."
     n_classes = check_eval_inputs(x_syn, y_syn, n_classes=n_classes)
-    p = resolve_protocol(protocol, len(x_syn), n_classes); val = _check_val(p, val, x_syn.shape[1])
-    dev = _device(device, x_syn)
-    if val is not None: val = (val[0].to(dev), val[1].to(dev))
+    p, dev = resolve_protocol(protocol, len(x_syn), n_classes), _device(device, x_syn)
+    val = _check_val(p, val, x_syn.shape[1], dev)
     tr = _Trainer(x_syn, train_targets(y_syn, p, n_classes), p, n_classes, seed, dev, resolve_dsa(p, flip), val)
     run_loop('train', tr.units, tr.unit, cbs)
     return tr.finish()
@@ -369,10 +369,10 @@ def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None,
     "Train `n_nets` fresh networks of `protocol` on (`x_syn`, `y_syn`) and test on (`x_test`, `y_test`): mean, std, accs."
     p = get_protocol(protocol, **({} if n_nets is None else dict(n_nets=n_nets)))
     C = check_eval_inputs(x_syn, y_syn, x_test, y_test, n_classes)
-    p = resolve_protocol(p, len(x_syn), C); val = _check_val(p, val, x_syn.shape[1])
-    if msg := preprocessing_mismatch(x_syn, x_test): warnings.warn(msg, stacklevel=2)
+    p = resolve_protocol(p, len(x_syn), C)
     dev, strategy = _device(device, x_syn), resolve_dsa(p, flip)
-    if val is not None: val = (val[0].to(dev), val[1].to(dev))
+    val = _check_val(p, val, x_syn.shape[1], dev)
+    if msg := preprocessing_mismatch(x_syn, x_test): warnings.warn(msg, stacklevel=2)
     target = train_targets(y_syn, p, C)
     units = p.steps if p.steps is not None else p.epochs
     accs, stopped, st = [], [], dict(tr=None)
