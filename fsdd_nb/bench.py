@@ -15,9 +15,10 @@ from .krr import DistillConfig, distill_krr, centred_onehot
 from .evaluate import evaluate, get_protocol, heldout_split
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'timeit', 'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_load', 'BenchProfile',
-           'get_profile', 'prepare', 'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows',
-           'plot_curves', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
+__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'timeit', 'matmul_tflops', 'convnet_flops',
+           'bench_nets', 'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows', 'markdown_table',
+           'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows',
+           'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -278,6 +279,85 @@ def plot_curves(rows, x='seconds', log_x=True):
     fig.update_xaxes(type='log' if log_x else 'linear', title=x)
     return fig.update_yaxes(title='accuracy (%)', col=1).update_layout(height=360, width=420 * len(keys), margin=dict(t=40))
 
+# %% ../nbs/13_bench.ipynb #46cf88d2
+STUDY_BASE = dict(steps=300, lr=0.003, width=128, n_targets=10_000)   # 1 Net as in the curves: T, Adam lr, theta's width, real targets
+STUDY_VARIANTS = {   # one change each from STUDY_BASE; n_nets='T' is a fresh network every step (the Baseline)
+    '1 Net (base)': {},
+    'T 1000': dict(steps=1000),
+    'lr 0.001': dict(lr=0.001), 'lr 0.01': dict(lr=0.01), 'lr 0.03': dict(lr=0.03),
+    'labels fixed': dict(learn_labels=False),
+    'ridge 1e-3': dict(reg=1e-3), 'ridge 1e-1': dict(reg=0.1),
+    'targets 2000': dict(n_targets=2000), 'targets: all': dict(n_targets=None),
+    '256 targets a step': dict(target_batch=256),
+    'theta width 256': dict(width=256),
+    'theta instance norm + default init': dict(norm='instance', init='default'),
+    'R = 10 networks': dict(n_nets=10),
+    'Baseline (R = T) 256 targets a step': dict(n_nets='T', target_batch=256),
+    'Baseline (R = T) 2048 targets a step': dict(n_nets='T', target_batch=2048),
+}
+
+class KRRJudge:
+    "Test accuracy of KRR fitted on a set's features in `n_nets` random networks (no norm, He init): test features computed once per network."
+    def __init__(self, x_test, y_test, n_nets=3, width=128, depth=3, reg=1e-6, seed=10_000, device='cpu'):
+        ch, hw = x_test.shape[1], x_test.shape[-1]
+        self.nets = [random_net(seed + j, ch, hw, width, depth, 'none', 'rfad', device=device) for j in range(n_nets)]
+        with torch.no_grad(): self.f_test = [torch.cat([n.features(x_test[i:i + 512].to(device)) for i in range(0, len(x_test), 512)]) for n in self.nets]
+        self.y_test, self.reg, self.device = y_test.to(device), reg, device
+    @torch.no_grad()
+    def __call__(self, x_syn, y_syn, n_classes):
+        "Mean and std (%) over the networks; `y_syn` class indices or label vectors."
+        from fsdd_nb.krr import krr_solve, krr_predict
+        y = centred_onehot(y_syn, n_classes) if not y_syn.is_floating_point() else y_syn.float()
+        accs = []
+        for n, ft in zip(self.nets, self.f_test):
+            fs = n.features(x_syn.to(self.device))
+            pred = krr_predict(ft, fs, krr_solve(fs, y.to(self.device), self.reg)).argmax(1)
+            accs.append(100 * (pred == self.y_test).float().mean().item())
+        a = torch.tensor(accs)
+        return round(a.mean().item(), 2), round(a.std().item() if len(a) > 1 else 0., 2)
+
+def engine_study_rows(name, ipc=1, variants=None, base=None, judge_nets=3, protocol=None, eval_overrides=None, test_subset=2000,
+                      seed: int = 0, device=None, root=None, log=print, save=None):
+    "Vary one setting of KRR distillation at a time from `base`; judge each set by KRR in random networks (and by `protocol` when given)."
+    device = device or default_device(); variants = STUDY_VARIANTS if variants is None else variants
+    base = {**STUDY_BASE, **(base or {})}
+    known = set(DistillConfig.__dataclass_fields__) | {'n_targets'}
+    for v, kw in variants.items():
+        if bad := sorted(set(kw) - known): raise ValueError(f"study variant {v!r} sets unknown field(s) {bad}; known: DistillConfig's and n_targets")
+    proto = get_protocol(protocol, **(eval_overrides or {})) if protocol else None
+    ds = load_dataset(name, root=root)
+    pre = Preprocess.rfad(ds.x_train) if ds.channels == 3 and ds.x_train[0].numel() <= 4096 else Preprocess.fit(ds.x_train)
+    x, y = pre(ds.x_train), ds.y_train
+    vi = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=as_generator(seed)) if test_subset else torch.arange(len(ds.x_test))
+    xte, yte = pre(ds.x_test[vi]), ds.y_test[vi]
+    judge = KRRJudge(xte, yte, judge_nets, device=device)
+    val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto and proto.early_stopping else None
+    rows = []
+    def add(**r):
+        if proto:
+            e = evaluate(r.pop('_x'), r.pop('_y'), xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
+            r.update(protocol=proto.name, acc=round(100 * e['mean'], 2), std=round(100 * e['std'], 2))
+        else: r.pop('_x'); r.pop('_y')
+        rows.append(dict(dataset=ds.name, ipc=ipc, **r)); log(rows[-1])
+        if save: save(rows)
+    subsets = {}
+    def targets(n):
+        if n not in subsets: subsets[n] = balanced_subset(y, n, ds.n_classes, generator=as_generator(seed)) if n else torch.arange(len(x))
+        return subsets[n]
+    ti = targets(base['n_targets'])
+    x0, y0 = init_synthetic(x[ti], y[ti], ipc, ds.n_classes, generator=as_generator(seed + ipc))
+    ka, ks = judge(x0, y0, ds.n_classes)
+    add(variant='random real', change='', steps=0, seconds=0., image_passes=0, krr_acc=ka, krr_std=ks, _x=x0, _y=y0)
+    for v, kw in variants.items():
+        s = {**base, **kw}; n_t = s.pop('n_targets')
+        if s.get('n_nets') == 'T': s['n_nets'] = s['steps']
+        ti = targets(n_t)
+        res = distill_krr(x[ti], y[ti], x0, y0, DistillConfig(**{**dict(norm='none', init='rfad', seed=seed), **s}), device=device, n_classes=ds.n_classes)
+        ka, ks = judge(res.x_syn[0], res.y_syn[0], ds.n_classes)
+        add(variant=v, change=', '.join(f'{k}={val}' for k, val in kw.items()) or 'none', steps=s['steps'], seconds=round(res.seconds, 1),
+            image_passes=res.target_forwards + res.syn_forwards, loss=round(res.losses[-1], 4), krr_acc=ka, krr_std=ks, _x=res.x_syn[0], _y=res.y_syn[0])
+    return rows
+
 # %% ../nbs/13_bench.ipynb #f4b83b3b
 def load_rfad_set(path):
     "RFAD's distilled set from its `best.npz` (read without pickle): float images (N, C, H, W) and labels (N, C)."
@@ -333,7 +413,7 @@ from fastcore.script import call_parse, store_true
 
 @call_parse
 def fsdd_bench(
-    what: str = 'krr',  # nets, load, krr, ablation, cross_ipc, translators, rfad_sets or curves
+    what: str = 'krr',  # nets, load, krr, ablation, cross_ipc, translators, rfad_sets, curves or study
     profile: str = 'cpu',  # cpu, cpu128, paper or smoke
     datasets: str = None,  # comma-separated dataset names (default: the profile's)
     ipcs: str = None,  # comma-separated IPCs (default: the profile's)
@@ -347,7 +427,9 @@ def fsdd_bench(
     protocols: str = 'rfad_fast,soft_fast,hard_fast,frepo',  # rfad_sets: comma-separated protocol presets
     overrides: str = None,  # rfad_sets: JSON {protocol: {field: value}}, e.g. '{"frepo": {"dsa_draws": 10}}'
     steps: str = '10,30,100,300,1000',  # curves: the T at which each method is judged
-    protocol: str = 'rfad_fast',  # curves: the evaluation protocol
+    protocol: str = 'rfad_fast',  # curves, study: the evaluation protocol (study: 'none' judges by KRR only)
+    variants: str = None,  # study: comma-separated names of STUDY_VARIANTS (default: all)
+    base: str = None,  # study: JSON changes to STUDY_BASE, e.g. '{"steps": 1000}'
     test_subset: int = 2000,  # curves: class-balanced test images (0: all)
     n_targets: int = 10000,  # curves: class-balanced real targets (0: the whole training set)
     out: str = 'runs/bench',  # folder for the JSON and Markdown results
@@ -387,6 +469,18 @@ def fsdd_bench(
         rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, device=device,
                              save=lambda r: save_results(out, what, r, None, command=cmd))
         cols = ['set', 'ipc', 'protocol', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'eval_s']
+    elif what == 'study':
+        names = variants.split(',') if variants else list(STUDY_VARIANTS)
+        if bad := [v for v in names if v not in STUDY_VARIANTS]: raise ValueError(f"`--variants` names unknown settings {bad}; known: {list(STUDY_VARIANTS)}")
+        try: ov, b = json.loads(overrides) if overrides else {}, json.loads(base) if base else {}
+        except json.JSONDecodeError as e: raise ValueError(f"`--overrides` and `--base` must be JSON objects: {e}") from None
+        rows, pr = [], None if protocol == 'none' else protocol
+        for d in (p.datasets if datasets else ('mnist',)):
+            for ipc in (p.ipcs if ipcs else (1,)):
+                rows += engine_study_rows(d, ipc, {v: STUDY_VARIANTS[v] for v in names}, b, protocol=pr, eval_overrides=ov.get(pr),
+                                          test_subset=test_subset or None, device=device, root=root,
+                                          save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
+        cols = None
     elif what == 'curves':
         rows, ov = [], json.loads(overrides) if overrides else {}
         for d in (p.datasets if datasets else ('mnist',)):

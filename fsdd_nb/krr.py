@@ -11,8 +11,8 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import random_net
 
 # %% auto #0
-__all__ = ['centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'encode',
-           'distill_tasks', 'distill_krr', 'krr_accuracy']
+__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'target_moments', 'krr_moment_loss',
+           'DistillConfig', 'KRRTask', 'DistillResult', 'encode', 'distill_tasks', 'distill_krr', 'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
 def centred_onehot(y, n_classes: int):
@@ -44,6 +44,19 @@ def krr_predict(f_t, f_s, alpha):
 def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6):
     "The distillation loss ||Phi_T w* - Y_T||^2, summed over classes and averaged over targets."
     return (krr_predict(f_t, f_s, krr_solve(f_s, y_s, reg)) - y_t).square().sum(-1).mean()
+
+def target_moments(f_t, y_t, mask=None):
+    "The targets' second moments in float64, (G, H, c) = (F^T F, F^T Y, ||Y||^2) over the rows `mask` keeps: all that the KRR loss needs of them."
+    f, y = f_t.double(), y_t.double()
+    if mask is not None: f, y = f * mask[..., None], y * mask[..., None]
+    return f.mT @ f, f.mT @ y, y.square().sum((-2, -1))
+
+def krr_moment_loss(moments, f_s, y_s, reg: float = 1e-6, mask=None):
+    "sum over targets of ||f_t W - y_t||^2, W = f_s^T alpha, from `target_moments`: O(d^2 C) a step, whatever the number of targets."
+    G, H, c = moments
+    alpha = krr_solve(f_s, y_s, reg, mask)
+    W = ((f_s * mask[..., None] if mask is not None else f_s).mT @ alpha).double()
+    return (W * (G @ W)).sum((-2, -1)) - 2 * (W * H).sum((-2, -1)) + c
 
 # %% ../nbs/04_krr.ipynb #88a3d9f2
 @dataclass
@@ -89,6 +102,8 @@ class DistillResult:
     snapshots: dict = field(default_factory=dict)  # step -> dict(x_syn, y_syn, seconds, target_forwards, syn_forwards)
 
 # %% ../nbs/04_krr.ipynb #fa69ecd0
+MOMENT_BUDGET = 2 ** 26   # largest B * d^2 (float64 entries, 512 MB) held as target moments; 0 turns them off
+
 def _schedule(steps, n_nets):
     if not 1 <= n_nets <= steps: raise ValueError(f"`n_nets` (R) must be between 1 and `steps` (T={steps}), got {n_nets}")
     return [min(i * n_nets // steps, n_nets - 1) for i in range(steps)]
@@ -134,7 +149,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     gen = as_generator(cfg.seed)
     steps_per_net = cfg.steps / cfg.n_nets
     cache = cfg.dsa is None and steps_per_net * tb * B >= len(uniq)  # encoding every target once beats encoding batches
-    state = dict(net_idx=-1, net=None, feats=None, tf=0, sf=0)
+    state = dict(net_idx=-1, net=None, feats=None, moments=None, tf=0, sf=0)
     if cfg.dsa is not None: from fsdd_nb.dsa import sample_dsa_params, apply_dsa
     seeds = [cfg.theta_seed + r for r in range(cfg.n_nets)]
     ch, hw = x_pool.shape[1], x_pool.shape[-1]
@@ -143,7 +158,11 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         if sched[i] != state['net_idx']:
             state['net_idx'] = sched[i]
             state['net'] = random_net(seeds[sched[i]], ch, hw, cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
-            if cache: state['feats'] = encode(state['net'], x_pool[uniq], cfg.encode_batch); state['tf'] += len(uniq)
+            if cache:
+                state['feats'] = encode(state['net'], x_pool[uniq], cfg.encode_batch); state['tf'] += len(uniq)
+                d = state['feats'].shape[1]   # all targets every step, more of them than features: their moments suffice
+                if tb >= m_max and m_max > d and B * d * d <= MOMENT_BUDGET:
+                    state['moments'] = target_moments(state['feats'][pos], y_tgt, (torch.arange(m_max, device=device) < tcount[:, None]).float())
         net = state['net']
         # which targets this step: all, or `tb` per task drawn at random
         if tb >= m_max: sel = torch.arange(m_max, device=device).expand(B, m_max); tmask = (sel < tcount[:, None]).float()
@@ -151,11 +170,11 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
             r = torch.rand(B, m_max, generator=gen).to(device)
             r = r.masked_fill(torch.arange(m_max, device=device)[None] >= tcount[:, None], 2.)
             sel = r.argsort(-1)[:, :tb]; tmask = (r.gather(1, sel) < 2).float()
-        p = pos.gather(1, sel)
         params = sample_dsa_params(cfg.dsa, generator=gen) if cfg.dsa is not None else None
-        if cache: f_t = state['feats'][p]
+        if state['moments'] is not None: f_t = None
+        elif cache: f_t = state['feats'][pos.gather(1, sel)]
         else:
-            need, pinv = torch.unique(p, return_inverse=True)
+            need, pinv = torch.unique(pos.gather(1, sel), return_inverse=True)
             xt = x_pool[uniq[need]]
             if params is not None: xt = apply_dsa(xt, params)
             f_t = encode(net, xt, cfg.encode_batch)[pinv]; state['tf'] += len(need)
@@ -166,9 +185,11 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         why = 'the kernel matrix is not positive definite'
         if torch.isfinite(f_s).all():
             try:
-                pred = krr_predict(f_t, f_s, krr_solve(f_s, ys, cfg.reg, mask=smask))
-                err = ((pred - y_tgt.gather(1, sel[..., None].expand(-1, -1, c_max))) * cmask).square().sum(-1)
-                loss = ((err * tmask).sum(1) / tmask.sum(1)).sum()
+                if f_t is None: loss = (krr_moment_loss(state['moments'], f_s, ys, cfg.reg, mask=smask) / tcount).sum().float()
+                else:
+                    pred = krr_predict(f_t, f_s, krr_solve(f_s, ys, cfg.reg, mask=smask))
+                    err = ((pred - y_tgt.gather(1, sel[..., None].expand(-1, -1, c_max))) * cmask).square().sum(-1)
+                    loss = ((err * tmask).sum(1) / tmask.sum(1)).sum()
                 why = f'the distillation loss became {loss.item()}'
             except FloatingPointError: loss = torch.tensor(float('nan'))
         else: loss, why = torch.tensor(float('nan')), 'the synthetic features became NaN or Inf'

@@ -38,8 +38,13 @@ class ConvNet(nn.Module):
         self.feature_dim = width * (side >> depth) ** 2
         self.head = nn.Linear(self.feature_dim, n_classes)
         self.cfg = dict(channels=channels, n_classes=n_classes, width=width, depth=depth, norm=norm, pool=pool, im_size=im_size)
-    def features(self, x): return self.body(x)
-    def forward(self, x): return self.head(self.body(x))
+        # channels-last convolutions run 2-3x faster on CPU (oneDNN's native layout); GroupNorm (instance norm) runs slower in it
+        self.channels_last = norm != 'instance'
+        if self.channels_last: self.to(memory_format=torch.channels_last)
+    def features(self, x):
+        if self.channels_last and x.dim() == 4: x = x.contiguous(memory_format=torch.channels_last)
+        return self.body(x)
+    def forward(self, x): return self.head(self.features(x))
 
 # %% ../nbs/02_nets.ipynb #7207ab25
 _INITS = ('default', 'rfad', 'lecun')
