@@ -12,13 +12,13 @@ from .core import default_device, as_generator, versions, Timer
 from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot
-from .evaluate import evaluate, get_protocol, heldout_split
+from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
 
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'timeit', 'matmul_tflops', 'convnet_flops',
-           'bench_nets', 'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows', 'markdown_table',
-           'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows',
-           'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
+           'bench_nets', 'bench_layouts', 'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows',
+           'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
+           'engine_study_rows', 'plot_study', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -55,6 +55,29 @@ def bench_nets(Rs=(1, 8), n=256, width=128, modes=('loop', 'grouped', 'vmap'), d
             rows.append(dict(R=R, mode=mode, images=n, seconds=round(s, 4), image_nets_per_s=round(ips),
                              tflops=round(ips * convnet_flops(width=width) / 1e12, 4), matmul_tflops=round(peak, 4),
                              fraction_of_matmul=round(ips * convnet_flops(width=width) / 1e12 / peak, 3)))
+    return rows
+
+# %% ../nbs/13_bench.ipynb #367ada82
+def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance')):
+    "One ConvNet-3 (32 px, RGB) in NCHW and in channels-last: forward (256 images), input gradient (10, distillation), parameter gradient (100, evaluation)."
+    from fsdd_nb.nets import ConvNet
+    device = device or default_device(); peak = matmul_tflops(device=device); rows = []
+    for norm in norms:
+        for layout in ('nchw', 'channels_last'):
+            net = ConvNet(3, 10, width, 3, norm).to(device); net.channels_last = layout == 'channels_last'
+            net.to(memory_format=torch.channels_last if net.channels_last else torch.contiguous_format)
+            for kind, n in (('forward', 256), ('input grad', 10), ('param grad', 100)):
+                x = torch.randn(n, 3, 32, 32, device=device)
+                net.requires_grad_(kind == 'param grad')
+                if kind == 'forward':
+                    def f():
+                        with torch.no_grad(): net.features(x)
+                else:
+                    xi = x.requires_grad_(kind == 'input grad')
+                    def f(): net(xi).sum().backward()
+                s = timeit(f, device, reps=reps); mult = 1 if kind == 'forward' else 3   # a backward pass costs about two forwards
+                fr = n * mult * convnet_flops(width=width) / s / 1e12 / peak
+                rows.append(dict(norm=norm, layout=layout, pass_=kind, images=n, ms_per_image=round(1000 * s / n, 3), fraction_of_matmul=round(fr, 3)))
     return rows
 
 # %% ../nbs/13_bench.ipynb #2d59eab1
@@ -236,6 +259,7 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
     for v, kw in variants.items():
         if bad := sorted(set(kw) - known): raise ValueError(f"variant {v!r} sets unknown DistillConfig field(s) {bad}")
     ds = load_dataset(name, root=root)
+    proto = protocol_for(protocol, ds.name, **(eval_overrides or {}))   # RFAD's own settings for the datasets it tuned
     pre = Preprocess.rfad(ds.x_train) if ds.channels == 3 and ds.x_train[0].numel() <= 4096 else Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
     g = as_generator(seed)
@@ -326,6 +350,7 @@ def engine_study_rows(name, ipc=1, variants=None, base=None, judge_nets=3, proto
         if bad := sorted(set(kw) - known): raise ValueError(f"study variant {v!r} sets unknown field(s) {bad}; known: DistillConfig's and n_targets")
     proto = get_protocol(protocol, **(eval_overrides or {})) if protocol else None
     ds = load_dataset(name, root=root)
+    proto = protocol_for(protocol, ds.name, **(eval_overrides or {})) if protocol else None
     pre = Preprocess.rfad(ds.x_train) if ds.channels == 3 and ds.x_train[0].numel() <= 4096 else Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
     vi = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=as_generator(seed)) if test_subset else torch.arange(len(ds.x_test))
@@ -357,6 +382,21 @@ def engine_study_rows(name, ipc=1, variants=None, base=None, judge_nets=3, proto
         add(variant=v, change=', '.join(f'{k}={val}' for k, val in kw.items()) or 'none', steps=s['steps'], seconds=round(res.seconds, 1),
             image_passes=res.target_forwards + res.syn_forwards, loss=round(res.losses[-1], 4), krr_acc=ka, krr_std=ks, _x=res.x_syn[0], _y=res.y_syn[0])
     return rows
+
+# %% ../nbs/13_bench.ipynb #eeb47656
+def plot_study(rows, acc='krr_acc'):
+    "Horizontal bars: the judged accuracy of each setting of an engine study, random real and the base setting as lines."
+    import plotly.graph_objects as go
+    rs = [r for r in rows if r['variant'] != 'random real']
+    fig = go.Figure(go.Bar(y=[r['variant'] for r in rs], x=[r[acc] for r in rs], orientation='h',
+                           error_x=dict(array=[r.get(acc.replace('acc', 'std'), 0) for r in rs]),
+                           text=[f"{r[acc]:.1f}  ({r['seconds']:.0f} s, {r['image_passes']:,} passes)" for r in rs], textposition='inside'))
+    for r in rows:
+        if r['variant'] in ('random real', '1 Net (base)'):
+            fig.add_vline(x=r[acc], line_dash='dot', annotation_text=r['variant'], annotation_position='top')
+    ds = rows[0]; h = 28 * len(rs) + 120
+    return fig.update_layout(title=f"{ds['dataset']}, IPC {ds['ipc']}: one change at a time", xaxis_title=f'{acc} (%)',
+                             yaxis=dict(autorange='reversed'), height=h, width=760, margin=dict(l=10, t=60))
 
 # %% ../nbs/13_bench.ipynb #f4b83b3b
 def load_rfad_set(path):
@@ -442,7 +482,9 @@ def fsdd_bench(
     p = get_profile(profile)
     if datasets: p = replace(p, datasets=tuple(datasets.split(',')))
     if ipcs: p = replace(p, ipcs=tuple(int(i) for i in ipcs.split(',')))
-    if what == 'nets': rows = bench_nets(device=device); cols = None
+    if what == 'nets':
+        print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
+        rows = bench_nets(device=device); cols = None
     elif what == 'load': rows = [bench_load(root=root)]; cols = None
     elif what == 'cross_ipc':
         from fsdd_nb.cross_ipc import cross_ipc_study

@@ -166,7 +166,7 @@ DistilledSet.images, DistilledSet.show, DistilledSet.summary, DistilledSet.__rep
 # %% ../nbs/06_distilled.ipynb #65f175b8
 def _evaluate(self, dataset, protocol='soft_fast', n_nets: int | None = None, device=None, seed: int = 0, cbs=None, **overrides) -> dict:
     "Train fresh networks on this set and test them on `dataset`'s test split, preprocessed as the set was."
-    from fsdd_nb.evaluate import evaluate, get_protocol
+    from fsdd_nb.evaluate import evaluate, protocol_for
     from fsdd_nb.data import load_dataset, Dataset
     if isinstance(dataset, (str, Path)): dataset = load_dataset(dataset, size=self.x.shape[-1] if self.x.shape[-1] == self.x.shape[-2] else None)
     if not isinstance(dataset, Dataset): raise ValueError(f"`dataset` must be a data.Dataset or a dataset name, got {type(dataset).__name__}")
@@ -175,7 +175,7 @@ def _evaluate(self, dataset, protocol='soft_fast', n_nets: int | None = None, de
     if list(dataset.classes) != self.classes:
         warnings.warn(f"`dataset` {dataset.name!r} names its classes {dataset.classes[:4]}... but this set's are {self.classes[:4]}...; check that it is the dataset the set came from", stacklevel=2)
     x_test = dataset.x_test if self.preprocess is None else self.preprocess(dataset.x_test)
-    p = get_protocol(protocol, **overrides)
+    p = protocol_for(protocol, dataset.name, **overrides)   # RFAD's presets take RFAD's settings for the datasets it tuned
     val = None
     if p.early_stopping:   # held-out real training images, preprocessed as the set was (RFAD-style protocols stop early on them)
         from fsdd_nb.evaluate import heldout_split

@@ -11,10 +11,10 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import ConvNet, init_net
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps', 'BasicBlock',
-           'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets', 'protocol_loss',
-           'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on', 'test_accuracy',
-           'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores']
+__all__ = ['PROTOCOLS', 'RFAD_HYPERS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps',
+           'protocol_for', 'BasicBlock', 'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets',
+           'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on',
+           'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
@@ -113,6 +113,12 @@ def get_protocol(protocol='soft_fast', **overrides) -> EvalProtocol:
     if not isinstance(protocol, EvalProtocol): raise ValueError(f"`protocol` must be a preset name or an EvalProtocol, got {type(protocol).__name__}")
     known = {f.name for f in fields(EvalProtocol)}
     if bad := sorted(set(overrides) - known): raise ValueError(f"unknown protocol field(s) {bad}; the fields are {sorted(known)}")
+    overrides = dict(overrides)
+    if protocol.by_ipc and 'by_ipc' not in overrides and set(overrides) & {f for d in protocol.by_ipc.values() for f in d}:
+        # a field set explicitly wins over the preset's per-IPC value of it
+        kept = {k: {f: v for f, v in d.items() if f not in overrides} for k, d in protocol.by_ipc.items()}
+        overrides['by_ipc'] = {k: d for k, d in kept.items() if d} or None
+    if 'steps' in overrides and 'steps_by_size' not in overrides: overrides['steps_by_size'] = None
     return check_protocol(replace(protocol, **overrides))
 
 def resolve_protocol(protocol, n_syn: int, n_classes: int) -> EvalProtocol:
@@ -129,6 +135,21 @@ def resolve_protocol(protocol, n_syn: int, n_classes: int) -> EvalProtocol:
 def train_steps(p: EvalProtocol, n_syn: int) -> int:
     "Optimiser steps one network of (resolved) protocol `p` takes on `n_syn` images: `steps`, or epochs x batches."
     return p.steps if p.steps is not None else p.epochs * -(-n_syn // min(p.batch_size, n_syn))
+
+# RFAD's get_best_finite_hypers (label-scale branch) for the datasets it tuned: {dataset: {ipc: (lr, label scale)}}.
+# Its weight decay (towards the initial weights, 1e-3 for MNIST at IPC 1 and 10 and FashionMNIST at IPC 10) is not copied.
+RFAD_HYPERS = {'cifar10': {1: (1e-3, 8.), 10: (1e-3, 2.), 50: (1e-2, 2.)},
+               'mnist': {1: (1e-3, 8.), 10: (1e-2, 8.), 50: (1e-2, 8.)},
+               'fashion_mnist': {1: (1e-3, 8.), 10: (1e-2, 8.), 50: (1e-3, 2.)}}
+
+def protocol_for(protocol, dataset: str, **overrides) -> EvalProtocol:
+    "`get_protocol(protocol, **overrides)`, with RFAD's own per-IPC settings for `dataset` when the preset is 'rfad' or 'rfad_fast'."
+    p = get_protocol(protocol)
+    key = next((k for k in RFAD_HYPERS if str(dataset).lower().replace('-', '_').startswith(k)), None)
+    if p.name in ('rfad', 'rfad_fast') and key and 'by_ipc' not in overrides:
+        mult = 1024 / p.width if p.name == 'rfad_fast' else 1.   # rfad_fast's lr rule (width 128: x 8)
+        p = replace(p, by_ipc={ipc: dict(lr=lr * mult, label_scale=ls) for ipc, (lr, ls) in RFAD_HYPERS[key].items()})
+    return get_protocol(p, **overrides)
 
 # %% ../nbs/05_evaluate.ipynb #066dadbc
 def _norm2d(kind, c):
