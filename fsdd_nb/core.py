@@ -12,8 +12,8 @@ import torch
 # %% auto #0
 __all__ = ['RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB', 'run_loop', 'check_images', 'check_labels',
            'check_int', 'check_number', 'check_choice', 'atomic_path', 'save_tensors', 'load_tensors', 'default_device',
-           'as_generator', 'in_test', 'Timer', 'versions', 'machine_info', 'UsageError', 'flag_error', 'console_errors',
-           'run_command', 'folder_lock']
+           'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions', 'machine_info', 'UsageError', 'flag_error',
+           'console_errors', 'run_command', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #9ef989db
 @dataclass
@@ -172,6 +172,19 @@ def default_device():
     if torch.cuda.is_available(): return torch.device('cuda')
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
+
+def resolve_device(device=None) -> torch.device:
+    "`device` as a `torch.device` (None: `default_device()`), refused with a `ValueError` when it is not a name or not on this machine."
+    if device is None: return default_device()
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"`device` {device!r} is not a device; use cpu, cuda, cuda:1 or mps") from None
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"`device` {device!r}: this machine has no CUDA GPU that torch can use; use cpu")
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"`device` {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+    if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()):
+        raise ValueError(f"`device` {device!r}: Apple's MPS is not available here; use cpu")
+    if dev.type not in ('cpu', 'cuda', 'mps'): raise ValueError(f"`device` {device!r}: fsdd_nb runs on cpu, cuda or mps")
+    return dev
 
 def as_generator(seed, device='cpu'):
     "A `torch.Generator` from an int seed (or pass a generator through); `None` draws a fresh seed."
