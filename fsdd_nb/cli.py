@@ -53,10 +53,13 @@ class StderrProgress(Callback):
 
 @contextlib.contextmanager
 def as_usage(flags: dict, prefix: str = ''):
-    "Turn the API's `ValueError`/`FileNotFoundError`/`TypeError` raised in the block into a `UsageError` that names the command's flags."
+    "Turn the API's `ValueError`/`FileNotFoundError`/`TypeError` raised in the block into a `UsageError` that names the command's flags (or the JSON flag `prefix`)."
     try: yield
     except UsageError: raise
-    except (ValueError, FileNotFoundError, NotADirectoryError, TypeError) as e: raise flag_error(e, flags, prefix) from e
+    except (ValueError, FileNotFoundError, NotADirectoryError, TypeError) as e:
+        u = flag_error(e, flags)
+        msg = str(u).replace(' (or None)', ' (or null)' if prefix else ' (or leave the flag out)').replace(' or None, got', ' or null, got' if prefix else ', got')
+        raise UsageError(msg if not prefix or prefix.split(':')[0] in msg else prefix + msg) from e
 
 def check_folder(path, flag: str) -> Path:
     "Refuse, before any work, a folder to be written (maybe not there yet) that is a file, lies under a file or cannot be written. Writes nothing."
@@ -182,6 +185,7 @@ def check_pretrain_run(out, dataset, size, work, cache_cfg, pretrain_cfg, transl
     _net_fits('--pretrain', p.net_seed, ds.channels, size, p.width, p.depth, p.norm, p.init)
     default_out = out is None
     out = Path(out).expanduser() if out is not None else work / f'{ds.name}{size}.safetensors'
+    if out.is_dir(): raise UsageError(f"--out {out} is a folder; give the name of a file, e.g. {out / 'translator.safetensors'}")
     if out.suffix != '.safetensors': raise UsageError(f"--out {out} must end in .safetensors (the model card is written beside it as {out.with_suffix('.md').name})")
     if rank == 0:   # every process checks its settings; the first one alone writes the translator
         ours = (lambda q: file_kind(q) == _TRANSLATOR) if default_out else None
@@ -310,9 +314,8 @@ def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_st
     out = check_folder(out, '--out')
     if root is not None and not Path(root).expanduser().is_dir(): raise UsageError(f"--root {root} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
     with as_usage(F): ds = load_dataset(dataset, root=root, size=size)
-    with as_usage(F):
-        G, rec = resolve_translator(cfg.translator, ds.channels)
-        check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
+    with as_usage(F, '--translator: '): G, rec = resolve_translator(cfg.translator, ds.channels)
+    with as_usage(F): check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
     stem = f'fsdd_{ds.name}_ipc{ipc}'
     ours = lambda p: file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
     files = [check_new_file(out / f'{stem}{ext}', '--out', force, ours) for ext in ('.safetensors', '.png')]
