@@ -303,7 +303,7 @@ def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_st
                    steps=None, device=None, root=None, size=None, force=False):
     "Check every setting, the paths and the data of `run_main_job` before any work; a `UsageError` names the flag. Returns what the run uses."
     from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, _theta
-    from fsdd_nb.evaluate import get_protocol
+    from fsdd_nb.evaluate import get_protocol, resolve_protocol
     F = DISTILL_FLAGS
     if translator == 'identity' and adapt_steps:
         raise UsageError(f"--adapt_steps {adapt_steps}: the identity translator translates nothing, so it is never adapted; leave out --adapt_steps (or pass 0)")
@@ -315,11 +315,13 @@ def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_st
     if root is not None and not Path(root).expanduser().is_dir(): raise UsageError(f"--root {root} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
     with as_usage(F): ds = load_dataset(dataset, root=root, size=size)
     with as_usage(F, '--translator: '): G, rec = resolve_translator(cfg.translator, ds.channels)
-    with as_usage(F): check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
+    with as_usage(F):
+        check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
+        resolve_protocol(proto, ipc * ds.n_classes, ds.n_classes)   # the protocol's settings at this set size, before distilling
     stem = f'fsdd_{ds.name}_ipc{ipc}'
     ours = lambda p: file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
     files = [check_new_file(out / f'{stem}{ext}', '--out', force, ours) for ext in ('.safetensors', '.png')]
-    return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files)
+    return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files, translator_record=rec)
 
 def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
                  references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command=''):
@@ -331,7 +333,9 @@ def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_step
     ds, cfg, proto, device, (set_path, png_path) = run['ds'], run['cfg'], run['protocol'], run['device'], run['files']
     cbs = [progress] if progress is not None else None
     say = progress.note if progress is not None else (lambda m: None)
-    say(f'{ds!r}; FSDD at IPC {ipc} with the translator {translator!r}, {cfg.adapt_steps} adaptation steps')
+    rec = run['translator_record']
+    made = f" (pre-trained on {rec['corpus'].split(',')[0]}, {rec.get('date', 'undated')})" if rec.get('corpus') else ''
+    say(f'{ds!r}; FSDD at IPC {ipc} with the translator {translator!r}{made}, {cfg.adapt_steps} adaptation steps')
     t = time.perf_counter()
     dd = distill_few_shot(ds, cfg=cfg, device=device, cbs=cbs)
     secs = time.perf_counter() - t
