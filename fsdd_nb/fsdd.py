@@ -45,6 +45,7 @@ def resolve_translator(name, channels=3):
     if name in ('identity', 'random', None): return Translator(TranslatorConfig(channels=3 if channels in (1, 3) else channels, width=16)), {}
     if not isinstance(name, (str, os.PathLike)): raise ValueError(f"`translator` must be a shipped name, a path, 'identity' or 'random', got {type(name).__name__}")
     p = Path(name).expanduser()
+    if p.is_dir(): raise ValueError(f"`translator` {str(name)!r} is a folder; pass a .safetensors file or a shipped name {shipped_translators()}")
     if p.suffix and not p.is_file(): raise FileNotFoundError(f"`translator` {str(name)!r}: no such file ({p.resolve()}); pass a .safetensors file or a shipped name {shipped_translators()}")
     G, rec = load_translator(p if p.suffix else name)
     if bad := [n for n, w in G.named_parameters() if not torch.isfinite(w).all()]:
