@@ -15,7 +15,7 @@ from .translator import Translator, TranslatorConfig
 
 # %% auto #0
 __all__ = ['translation_loss', 'previous_checkpoint', 'save_checkpoint', 'load_checkpoint', 'resume_checkpoint', 'PretrainConfig',
-           'check_pretrain_config', 'pretrain', 'heldout_loss']
+           'check_pretrain_config', 'check_weights', 'pretrain', 'heldout_loss']
 
 # %% ../nbs/09_pretrain.ipynb #3a6b09c3
 def translation_loss(G, x_syn0, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
@@ -107,6 +107,12 @@ def check_pretrain_config(cfg: PretrainConfig) -> PretrainConfig:
     check_choice(cfg.objective, 'objective', ('krr', 'ae')); check_choice(cfg.norm, 'norm', _NORMS); check_choice(cfg.init, 'init', _INITS)
     return cfg
 
+def check_weights(G, name: str = 'G'):
+    "Raise `ValueError` when the translator `G` holds NaN or Inf weights (a damaged file), rather than let them surface later as a kernel that needs more ridge."
+    if bad := [n for n, p in G.named_parameters() if not torch.isfinite(p).all()]:
+        raise ValueError(f"`{name}` holds NaN or Inf weights ({', '.join(bad[:3])}); its file is damaged: train it again or load another")
+    return G
+
 def _step_gen(seed, i): return as_generator(seed * 1_000_003 + i)
 
 def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator | None = None, ckpt=None, cbs=None, device=None):
@@ -114,7 +120,7 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
     cfg = check_pretrain_config(cfg or PretrainConfig()); device = torch.device(device or default_device())
     check_images(x_pool, 'x_pool'); check_labels(y_pool, len(x_pool), 'y_pool')
     if not records: raise ValueError("`records` is empty: build a cache with build_cache and load it with load_cache")
-    G = (G or Translator(channels=x_pool.shape[1])).to(device).train()
+    G = check_weights(G or Translator(channels=x_pool.shape[1])).to(device).train()
     opt = torch.optim.Adam(G.parameters(), lr=cfg.lr)
     start, losses, done_s = 0, [], 0.0
     if ckpt is not None: start, losses, done_s = resume_checkpoint(ckpt, G, opt, cfg)
@@ -170,6 +176,7 @@ def heldout_loss(G, x_pool, y_pool, records, n_nets: int = 4, width: int = 128, 
     "Mean translation loss of `G` over `records` in `n_nets` fixed networks whose seeds training never draws (all targets)."
     device = torch.device(device or default_device())
     if not records: raise ValueError("`records` is empty: pass records from load_cache")
+    check_weights(G)
     G = G.to(device).eval(); x_pool, y_pool = x_pool.to(device), y_pool.to(device)
     nets = [random_net(net_seed + k, x_pool.shape[1], x_pool.shape[-1], width, depth, norm, init, device=device) for k in range(n_nets)]
     total = 0.
