@@ -269,7 +269,7 @@ def console_errors(func):
 def run_command(cmd, argv, env: dict | None = None):
     "Run the console command `cmd` on `argv` in this process, as the shell would: returns `(exit_code, stdout, stderr)`."
     import io
-    from fastcore.script import _run_cli
+    from fastcore.script import _run_cli   # what a console script runs: parse sys.argv, call the function (fastcore is pinned)
     out, err, old_argv = io.StringIO(), io.StringIO(), sys.argv
     old_env = {k: os.environ.get(k) for k in (env or {})}
     sys.argv = [cmd.__name__, *map(str, argv)]
