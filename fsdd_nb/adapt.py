@@ -7,13 +7,13 @@ from __future__ import annotations
 import copy, time
 from dataclasses import dataclass, asdict, field
 import torch
-from .core import as_generator, default_device, run_loop, check_images, check_labels, Timer
+from .core import as_generator, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
 from .nets import random_net
 from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_solve, krr_predict, encode
 from .data import init_synthetic, balanced_subset
 
 # %% auto #0
-__all__ = ['AdaptConfig', 'distill_in_theta', 'adapt_translator', 'AdaptResult', 'adapt', 'translate']
+__all__ = ['AdaptConfig', 'check_adapt_config', 'distill_in_theta', 'adapt_translator', 'AdaptResult', 'adapt', 'translate']
 
 # %% ../nbs/10_adapt.ipynb #c50e87b9
 @dataclass
@@ -40,9 +40,24 @@ class AdaptConfig:
         return DistillConfig(steps=self.distill_steps, n_nets=1, lr=self.distill_lr, reg=self.reg, theta_seed=self.theta_seed,
                              width=self.width, depth=self.depth, norm=self.norm, init=self.init, seed=self.seed)
 
+def check_adapt_config(cfg: AdaptConfig):
+    "Raise `ValueError` naming the first setting of `cfg` that cannot work (a negative count, a zero batch, a NaN or huge learning rate)."
+    if not isinstance(cfg, AdaptConfig): raise ValueError(f"`cfg` must be an AdaptConfig, got {type(cfg).__name__}")
+    ipcs = cfg.ipcs if isinstance(cfg.ipcs, (tuple, list)) else None
+    if not ipcs: raise ValueError(f"`ipcs` must be a non-empty tuple of images-per-class counts, got {cfg.ipcs!r}")
+    for i in ipcs: check_int(i, 'ipcs', lo=1)
+    for k in ('distill_steps', 'batch', 'width', 'depth'): check_int(getattr(cfg, k), k, lo=1)
+    check_int(cfg.adapt_steps, 'adapt_steps', lo=0)
+    for k in ('n_targets', 'target_batch'): check_int(getattr(cfg, k), k, lo=1, allow_none=True)
+    for k in ('theta_seed', 'net_seed', 'seed'): check_int(getattr(cfg, k), k)
+    for k in ('distill_lr', 'lr'): check_number(getattr(cfg, k), k, 0, 1, lo_open=True)   # Adam moves each pixel by about lr a step
+    check_number(cfg.reg, 'reg', 0, 1)
+    check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
+    return cfg
+
 def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=None, device=None):
     "Lines 2-16 of Algorithm 3: distil (x_tgt, y_tgt) in theta at every IPC of `ipcs`, together. Returns {ipc: (x_syn, y_syn)} and the DistillResult."
-    check_images(x_tgt, 'x_tgt'); check_labels(y_tgt, len(x_tgt), 'y_tgt')
+    check_adapt_config(cfg); check_images(x_tgt, 'x_tgt'); check_labels(y_tgt, len(x_tgt), 'y_tgt')
     C = n_classes or int(y_tgt.max()) + 1
     pool_idx = torch.arange(len(x_tgt)) if cfg.n_targets is None else balanced_subset(y_tgt, cfg.n_targets, C, generator=as_generator(cfg.seed))
     tasks = []
@@ -55,7 +70,10 @@ def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=N
 # %% ../nbs/10_adapt.ipynb #f2dee4d9
 def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=None, cbs=None, device=None):
     "Lines 17-27 of Algorithm 3: `cfg.adapt_steps` updates of a copy of `G` on the distilled `sets` ({ipc: (x_syn', y_syn)})."
-    device = torch.device(device or default_device())
+    device = torch.device(device or default_device()); check_adapt_config(cfg)
+    if not sets: raise ValueError("`sets` is empty: pass the {ipc: (x_syn, y_syn)} that distill_in_theta returned")
+    if bad := [n for n, p in G.named_parameters() if not torch.isfinite(p).all()]:
+        raise ValueError(f"the translator's weights hold NaN or Inf values ({', '.join(bad[:3])}); its file is damaged: use another translator or train it again")
     C = n_classes or int(y_tgt.max()) + 1
     G = copy.deepcopy(G).to(device).train()
     if cfg.adapt_steps == 0: return G.eval(), []

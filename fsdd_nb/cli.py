@@ -4,59 +4,245 @@
 
 # %% ../nbs/12_cli.ipynb #d0f9dcd0
 from __future__ import annotations
-import json, os, time, platform, sys
+import contextlib, json, math, os, shlex, sys, tempfile, time
 from dataclasses import asdict, fields
 from pathlib import Path
 import torch
 from fastcore.script import call_parse, Param, store_true
-from .core import ProgressCB, default_device, versions, Timer
+from .core import (Callback, default_device, versions, machine_info, Timer, UsageError, flag_error, console_errors, folder_lock,
+                          atomic_path, load_tensors, resolve_device, check_int, check_number, check_choice, as_generator)
 from .data import load_dataset, Preprocess
-from .caching import CacheConfig, build_cache, load_cache
-from .pretrain import PretrainConfig, pretrain
+from .caching import CacheConfig, build_cache, load_cache, check_cache_config, _fingerprint as _cache_fingerprint
+from .pretrain import PretrainConfig, pretrain, check_pretrain_config, previous_checkpoint, _same as _same_pretrain, _differ
 from .translator import Translator, TranslatorConfig, save_translator, WEIGHTS_DIR
+from .nets import random_net, _NORMS, _INITS
+
 
 # %% auto #0
-__all__ = ['make_translator', 'model_card', 'fsdd_pretrain', 'save_grid_png', 'run_main_job', 'fsdd_distill']
+__all__ = ['PRETRAIN_FLAGS', 'DISTILL_FLAGS', 'StderrProgress', 'as_usage', 'check_folder', 'file_kind', 'check_new_file',
+           'command_line', 'parse_config', 'check_cache_fields', 'check_translator_config', 'check_pretrain_run',
+           'make_translator', 'model_card', 'fsdd_pretrain', 'save_grid_png', 'check_main_job', 'run_main_job',
+           'fsdd_distill']
+
+# %% ../nbs/12_cli.ipynb #f663de39
+class StderrProgress(Callback):
+    "Progress of a console command on stderr: each stage's name, step of total and seconds; one line updated in place on a terminal, a line every `every` s elsewhere."
+    order = 10
+    def __init__(self, prog: str = '', every: float = 30., stream=None):
+        self.prog, self.every, self.stream, self.t0, self.start, self.last = prog, every, stream, time.perf_counter(), 0., 0.
+    @property
+    def out(self): return self.stream or sys.stderr
+    def _tty(self) -> bool:
+        try: return self.out.isatty()
+        except (AttributeError, ValueError): return False
+    def _head(self): return f'{self.prog} [{time.perf_counter() - self.t0:6.1f}s]'
+    def note(self, msg: str):
+        "One line saying what the command does next."
+        print(f'{self._head()} {msg}', file=self.out, flush=True)
+    def _line(self, s):
+        loss = f', loss {s.loss:.4g}' if s.loss == s.loss else ''
+        return f'{self._head()} {s.stage} {s.step}/{s.total} ({time.perf_counter() - self.start:.1f}s{loss})'
+    def _show(self, s, end=False):
+        if self._tty(): self.out.write('\r\x1b[2K' + self._line(s) + ('\n' if end else '')); self.out.flush()
+        else: print(self._line(s), file=self.out, flush=True)
+    def before_fit(self, s): self.start = self.last = time.perf_counter(); self._show(s)
+    def after_step(self, s):
+        now = time.perf_counter()
+        if now - self.last >= (0.2 if self._tty() else self.every): self.last = now; self._show(s, end=False)
+    def after_fit(self, s): self._show(s, end=True)
+
+@contextlib.contextmanager
+def as_usage(flags: dict, prefix: str = ''):
+    "Turn the API's `ValueError`/`FileNotFoundError`/`TypeError` raised in the block into a `UsageError` that names the command's flags (or the JSON flag `prefix`)."
+    try: yield
+    except UsageError: raise
+    except (ValueError, FileNotFoundError, NotADirectoryError, TypeError) as e:
+        u = flag_error(e, flags)
+        msg = str(u).replace(' (or None)', ' (or null)' if prefix else ' (or leave the flag out)').replace(' or None, got', ' or null, got' if prefix else ', got')
+        raise UsageError(msg if not prefix or prefix.split(':')[0] in msg else prefix + msg) from e
+
+def check_folder(path, flag: str) -> Path:
+    "Refuse, before any work, a folder to be written (maybe not there yet) that is a file, lies under a file or cannot be written. Writes nothing."
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir(): raise UsageError(f"{flag} {path} is a file, not a folder; give a folder (it is made when missing)")
+    p = path
+    while not p.exists() and p != p.parent: p = p.parent
+    if not p.is_dir(): raise UsageError(f"{flag} {path} cannot be made: {p} is a file")
+    try: fd, tmp = tempfile.mkstemp(dir=p, prefix='.fsdd_probe.'); os.close(fd); os.unlink(tmp)
+    except OSError as e: raise UsageError(f"{flag} {path}: cannot write in {p} ({e.strerror or e}); choose a folder you can write to") from None
+    return path
+
+def file_kind(path):
+    "The `kind` (or `format`) an fsdd_nb file records in its header; None for any other file."
+    try: meta = load_tensors(path)[1]
+    except (ValueError, OSError): return None
+    return meta.get('kind') or meta.get('format')
+
+def check_new_file(path, flag: str, force: bool = False, ours=None) -> Path:
+    "Refuse, before any work, to write `path` where it cannot be written, or over a file that `ours(path)` does not claim (unless `force`)."
+    path = Path(path).expanduser()
+    if path.is_dir(): raise UsageError(f"{flag} {path} is a folder; give the name of a file")
+    check_folder(path.parent, flag)
+    if path.exists() and not force and not (ours is not None and ours(path)):
+        raise UsageError(f"{flag}: {path} exists and was not written by this command; pass --force to overwrite it, or choose another {flag}")
+    return path
+
+def command_line(prog: str) -> str:
+    "The command as it was typed (quoted for a shell), for the record that goes with a result."
+    return ' '.join([prog, *map(shlex.quote, sys.argv[1:])])
+
 
 # %% ../nbs/12_cli.ipynb #06515435
-def _machine():
-    dev = default_device()
-    name = torch.cuda.get_device_name() if dev.type == 'cuda' else f'{platform.processor() or platform.machine()} CPU x{os.cpu_count()} ({torch.get_num_threads()} threads)'
-    return dict(device=str(dev), name=name)
+PRETRAIN_FLAGS = dict(dataset='--dataset', name='--dataset', size='--size', root='--root', device='--device', work='--work', out='--out')
+_TRANSLATOR = 'fsdd_nb.translator'
 
-def make_translator(out, dataset='imagenette', size=32, work='runs/translator', cache_cfg: CacheConfig = None, pretrain_cfg: PretrainConfig = None,
-                    translator_cfg: TranslatorConfig = None, root=None, device=None, progress=True, command=''):
-    "Cache (Alg. 1) and pre-train (Alg. 2) a translator on `dataset`, then save it to `out` with its model card. Resumable."
-    cache_cfg, pretrain_cfg = cache_cfg or CacheConfig(), pretrain_cfg or PretrainConfig()
-    tm, work = Timer(), Path(work)
-    ds = load_dataset(dataset, root=root, size=size)
+def parse_config(cls, js, flag: str):
+    "A `cls` from the JSON object `js` given to `flag` ('' or None: the defaults); bad JSON or an unknown field is a `UsageError` naming the flag."
+    if js is None or not str(js).strip(): return cls()
+    try: d = json.loads(js)
+    except json.JSONDecodeError as e: raise UsageError(f"{flag} is not valid JSON ({e.msg} at character {e.pos}): {js!r}; write it as '{{\"field\": value}}' in single quotes") from None
+    if not isinstance(d, dict): raise UsageError(f"{flag} must be a JSON object of {cls.__name__} fields, e.g. '{{\"steps\": 100}}'; got {js!r}")
+    names = [f.name for f in fields(cls)]
+    if bad := sorted(set(d) - set(names)): raise UsageError(f"{flag}: unknown {cls.__name__} setting(s) {bad}; valid: {names}")
+    return cls(**d)
+
+_cfg = lambda cls, js, flag='the settings': parse_config(cls, js, flag)
+
+def check_cache_fields(c: CacheConfig):
+    "Raise `ValueError` naming the first field of a `CacheConfig` of the wrong type or out of range (what the data allows is `check_cache_config`'s)."
+    for k in ('n_subsets', 'c_min', 'c_max', 'm', 'i_max', 'steps', 'shard_size', 'batch_subsets', 'depth'): check_int(getattr(c, k), k, lo=1)
+    check_int(c.width, 'width', lo=1, hi=4096)
+    check_int(c.target_batch, 'target_batch', lo=1, allow_none=True)
+    for k in ('theta_seed', 'seed'): check_int(getattr(c, k), k)
+    check_number(c.lr, 'lr', 0, 1, lo_open=True); check_number(c.reg, 'reg', 0, 1)
+    check_choice(c.norm, 'norm', _NORMS); check_choice(c.init, 'init', _INITS)
+    if c.dsa is not None:
+        if not isinstance(c.dsa, str): raise ValueError(f"`dsa` must be a strategy such as 'color_crop_cutout' or null, got {c.dsa!r}")
+        from fsdd_nb.dsa import sample_dsa_params
+        try: sample_dsa_params(c.dsa, generator=0)
+        except ValueError as e: raise ValueError(str(e).replace('`strategy`', '`dsa`')) from None
+    return c
+
+def check_translator_config(t: TranslatorConfig, channels: int, size: int):
+    "Raise `ValueError` when the translator `t` cannot be built, or cannot take `channels`-channel images of `size` px (tried on two blank images)."
+    for k in ('channels', 'width', 'groups'): check_int(getattr(t, k), k, lo=1)
+    for k in ('levels', 'blocks'): check_int(getattr(t, k), k, lo=0)
+    if t.width << t.levels > 4096: raise ValueError(f"`width` {t.width} doubled at each of `levels` {t.levels} gives {t.width << t.levels} channels; keep width * 2**levels <= 4096")
+    if t.channels != channels and not (channels == 1 and t.channels == 3):
+        raise ValueError(f"`channels` {t.channels} does not fit the {channels}-channel images of the dataset; use channels={3 if channels == 3 else '1 or 3'}")
+    if size >> t.levels < 1: raise ValueError(f"`levels` {t.levels} halves {size}px images below one pixel; use levels <= {int(math.log2(size))}")
+    try:
+        with torch.no_grad(): Translator(t)(torch.zeros(2, channels, size, size))
+    except (RuntimeError, ValueError) as e: raise ValueError(f"this translator cannot be built for {size}px images ({str(e).splitlines()[0]}); e.g. make `width` a multiple of `groups`") from None
+
+def _net_fits(flag, seed, channels, size, width, depth, norm, init):
+    try:
+        with torch.no_grad(): random_net(seed, channels, size, width, depth, norm, init)(torch.zeros(2, channels, size, size))
+    except (RuntimeError, ValueError) as e: raise UsageError(f"{flag}: the network (width {width}, depth {depth}) cannot take {size}px images: {str(e).splitlines()[0]}") from None
+
+def _stale_or_refuse(cdir: Path, man: dict):
+    "True when `cdir` holds a manifest of other settings but no shard (a run that failed before any work: safe to replace); a `UsageError` when it holds shards."
+    mp = cdir / 'manifest.json'
+    if not mp.exists(): return False
+    try: old = json.loads(mp.read_text())
+    except ValueError: old = {}
+    diff = [k for k, v in man.items() if old.get(k) != v]
+    if not diff: return False
+    if not any(cdir.glob('shard_*.safetensors')): return True
+    if 'config' in diff:
+        what = _differ(old.get('config') or {}, man['config'])
+        raise UsageError(f"--work {cdir.parent} holds a cache made with other --cache settings ({what}); use another --work, the same --cache, or delete {cdir}")
+    raise UsageError(f"--work {cdir.parent} holds a cache of other data ({', '.join(diff)} differ: another --dataset, --size or data version); use another --work or delete {cdir}")
+
+def _check_checkpoint(ck: Path, pcfg: PretrainConfig, tcfg: TranslatorConfig):
+    "Refuse, before caching, a pre-training checkpoint in the work folder that the run could not resume, naming the settings that differ."
+    cands = [p for p in (ck, previous_checkpoint(ck)) if p.exists()]
+    if not cands: return
+    for p in cands:
+        try: meta = load_tensors(p)[1]
+        except ValueError: continue
+        if meta.get('arch') != asdict(tcfg): raise UsageError(f"--work {ck.parent} holds a checkpoint of another --translator ({_differ(meta.get('arch') or {}, asdict(tcfg))}); use another --work or the same --translator")
+        old, new = _same_pretrain(meta.get('config', {})), _same_pretrain(asdict(pcfg))
+        if old != new: raise UsageError(f"--work {ck.parent} holds a checkpoint made with other --pretrain settings ({_differ(old, new)}); use another --work or the same --pretrain (only steps and ckpt_every may change)")
+        return
+    raise UsageError(f"--work {ck.parent}: the checkpoints {', '.join(map(str, cands))} are damaged; delete them to start pre-training over")
+
+def check_pretrain_run(out, dataset, size, work, cache_cfg, pretrain_cfg, translator_cfg, root=None, device=None, force=False, rank=0):
+    "Check everything `make_translator` needs before the caching starts; a `UsageError` names the flag. Returns what the run uses."
+    F = PRETRAIN_FLAGS
+    with as_usage(F): check_int(size, 'size', lo=4, hi=1024); dev = resolve_device(device)
+    with as_usage(F, '--cache: '): check_cache_fields(cache_cfg)
+    with as_usage(F, '--pretrain: '): check_pretrain_config(pretrain_cfg)
+    if not isinstance(translator_cfg, TranslatorConfig): raise UsageError(f"--translator must give TranslatorConfig fields, got {type(translator_cfg).__name__}")
+    work = check_folder(work, '--work')
+    if root is not None and not Path(root).expanduser().is_dir(): raise UsageError(f"--root {root} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
+    with as_usage(F): ds = load_dataset(dataset, root=root, size=size)
+    if ds.n_classes < 2: raise UsageError(f"--dataset {dataset} has {ds.n_classes} class; pre-training needs subsets of at least two classes")
+    with as_usage(F, '--translator: '): check_translator_config(translator_cfg, ds.channels, size)
+    with as_usage(F, '--cache: '): check_cache_config(cache_cfg, ds.y_train, ds.n_classes)
+    c, p = cache_cfg, pretrain_cfg
+    _net_fits('--cache', c.theta_seed, ds.channels, size, c.width, c.depth, c.norm, c.init)
+    _net_fits('--pretrain', p.net_seed, ds.channels, size, p.width, p.depth, p.norm, p.init)
+    default_out = out is None
+    out = Path(out).expanduser() if out is not None else work / f'{ds.name}{size}.safetensors'
+    if out.is_dir(): raise UsageError(f"--out {out} is a folder; give the name of a file, e.g. {out / 'translator.safetensors'}")
+    if out.suffix != '.safetensors': raise UsageError(f"--out {out} must end in .safetensors (the model card is written beside it as {out.with_suffix('.md').name})")
+    if rank == 0:   # every process checks its settings; the first one alone writes the translator
+        ours = (lambda q: file_kind(q) == _TRANSLATOR) if default_out else None
+        check_new_file(out, '--out', force, ours)
+        check_new_file(out.with_suffix('.md'), '--out', force, (lambda q: file_kind(q.with_suffix('.safetensors')) == _TRANSLATOR) if default_out else None)
     pre = Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
+    man = dict(kind='fsdd_nb.cache', config=asdict(c), fingerprint=_cache_fingerprint(x, y), n_classes=ds.n_classes,
+               image_shape=list(x.shape[1:]), n_shards=math.ceil(c.n_subsets / c.shard_size))
+    stale = _stale_or_refuse(work / 'cache', man)
+    _check_checkpoint(work / 'pretrain.safetensors', p, translator_cfg)
+    return dict(ds=ds, pre=pre, x=x, y=y, out=out, work=work, device=dev, stale_manifest=stale)
+
+
+# %% ../nbs/12_cli.ipynb #ff2f418b
+def _machine(device=None): return machine_info(device)
+
+def make_translator(out=None, dataset='imagenette', size=32, work='runs/translator', cache_cfg: CacheConfig = None, pretrain_cfg: PretrainConfig = None,
+                    translator_cfg: TranslatorConfig = None, root=None, device=None, progress=True, command='', force=False):
+    "Cache (Alg. 1) and pre-train (Alg. 2) a translator on `dataset`, then save it to `out` (default: in `work`) with its model card. Resumable; checked before any work."
+    cache_cfg, pretrain_cfg = cache_cfg or CacheConfig(), pretrain_cfg or PretrainConfig()
+    translator_cfg = translator_cfg or TranslatorConfig(channels=3)
     dist = torch.distributed
+    rank = int(os.environ.get('RANK', 0))
+    run = check_pretrain_run(out, dataset, size, work, cache_cfg, pretrain_cfg, translator_cfg, root, device, force, rank)
+    ds, pre, x, y, out, work = run['ds'], run['pre'], run['x'], run['y'], run['out'], run['work']
+    tm = Timer()
     if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():  # under torchrun: one process per GPU
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
         if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
     rank = dist.get_rank() if dist.is_initialized() else 0
-    cbs = [ProgressCB(leave=False)] if progress and rank == 0 else []
-    with tm('caching'): build_cache(x, y, work / 'cache', cache_cfg, n_classes=ds.n_classes, cbs=cbs, device=device, dataset=ds.name)
-    if dist.is_initialized(): dist.barrier()  # every process's shards are on disk before anyone reads the cache
-    recs, _ = load_cache(work / 'cache')
-    G = Translator(translator_cfg or TranslatorConfig(channels=3))
-    if dist.is_initialized() and device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
-    with tm('pretrain'): G = pretrain(x, y, recs, pretrain_cfg, G=G, ckpt=work / 'pretrain.safetensors', cbs=cbs, device=device)
-    if rank != 0: return G, None
-    from fsdd_nb.core import load_tensors
-    compute = dict(caching=sum(load_tensors(p)[1].get('seconds', 0.) for p in sorted((work / 'cache').glob('shard_*.safetensors'))),
-                   pretrain=load_tensors(work / 'pretrain.safetensors')[1].get('seconds', 0.))
-    record = dict(corpus=f'{ds.name} train split, {len(x)} images at {size}px, standardised per channel (mean {pre.mean.flatten().tolist()}, std {pre.std.flatten().tolist()})',
-                  theta=dict(seed=cache_cfg.theta_seed, width=cache_cfg.width, depth=cache_cfg.depth, norm=cache_cfg.norm, init=cache_cfg.init),
-                  cache=asdict(cache_cfg), pretrain=asdict(pretrain_cfg), translator=asdict(G.cfg), n_params=G.n_params(),
-                  seconds={k: round(v, 1) for k, v in compute.items()}, last_invocation_seconds={k: round(v, 1) for k, v in tm.seconds.items()}, machine=_machine(), versions=versions(), command=command,
-                  date=time.strftime('%Y-%m-%d'))
-    save_translator(G.cpu(), out, **record)
-    card = Path(out).with_suffix('.md')
-    card.write_text(model_card(Path(out).stem, record))
-    return G, record
+    prog = progress if isinstance(progress, Callback) else StderrProgress('fsdd_pretrain') if progress else None
+    cbs = [prog] if prog is not None and rank == 0 else []
+    say = (lambda m: prog.note(m)) if cbs else (lambda m: None)
+    with folder_lock(work, '--work') if rank == 0 else contextlib.nullcontext():
+        if run['stale_manifest'] and rank == 0: (work / 'cache' / 'manifest.json').unlink()   # left by a run that failed before any shard: nothing is lost
+        if dist.is_initialized(): dist.barrier()
+        say(f'caching: {cache_cfg.n_subsets} subsets of {ds.name} distilled in theta, in {work / "cache"}')
+        with tm('caching'): build_cache(x, y, work / 'cache', cache_cfg, n_classes=ds.n_classes, cbs=cbs, device=device, dataset=ds.name)
+        if dist.is_initialized(): dist.barrier()  # every process's shards are on disk before anyone reads the cache
+        recs, _ = load_cache(work / 'cache')
+        G = Translator(translator_cfg)
+        if dist.is_initialized() and device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
+        say(f'pre-training: {pretrain_cfg.steps} steps, checkpoint {work / "pretrain.safetensors"}')
+        with tm('pretrain'): G = pretrain(x, y, recs, pretrain_cfg, G=G, ckpt=work / 'pretrain.safetensors', cbs=cbs, device=device)
+        if rank != 0: return G, None
+        compute = dict(caching=sum(load_tensors(p)[1].get('seconds', 0.) for p in sorted((work / 'cache').glob('shard_*.safetensors'))),
+                       pretrain=load_tensors(work / 'pretrain.safetensors')[1].get('seconds', 0.))
+        record = dict(corpus=f'{ds.name} train split, {len(x)} images at {size}px, standardised per channel (mean {pre.mean.flatten().tolist()}, std {pre.std.flatten().tolist()})',
+                      theta=dict(seed=cache_cfg.theta_seed, width=cache_cfg.width, depth=cache_cfg.depth, norm=cache_cfg.norm, init=cache_cfg.init),
+                      cache=asdict(cache_cfg), pretrain=asdict(pretrain_cfg), translator=asdict(G.cfg), n_params=G.n_params(),
+                      seconds={k: round(v, 1) for k, v in compute.items()}, last_invocation_seconds={k: round(v, 1) for k, v in tm.seconds.items()},
+                      machine=machine_info(run['device']), versions=versions(), command=command, date=time.strftime('%Y-%m-%d'))
+        with atomic_path(out.with_suffix('.md')) as tmp:   # the card appears only once the weights it describes are in place
+            tmp.write_text(model_card(out.stem, record))
+            save_translator(G.cpu(), out, **record)
+    return G, dict(record, out=str(out))
 
 def model_card(name, r):
     "A Markdown model card for a translator from its training record."
@@ -79,86 +265,118 @@ Reproduce it with:
 ```
 """
 
-def _cfg(cls, js):
-    d = json.loads(js) if js else {}
-    bad = set(d) - {f.name for f in fields(cls)}
-    if bad: raise ValueError(f"unknown {cls.__name__} setting(s) {sorted(bad)}; valid: {[f.name for f in fields(cls)]}")
-    return cls(**d)
-
 @call_parse
+@console_errors
 def fsdd_pretrain(
-    out: str = 'fsdd_nb/weights/imagenette32.safetensors',  # where to write the translator (a .md model card goes beside it)
+    out: str = None,  # where to write the translator, a .safetensors file (default: <work>/<dataset><size>.safetensors); a .md model card goes beside it
     dataset: str = 'imagenette',  # the large dataset Z (any name of the registry)
     size: int = 32,  # image size
-    work: str = 'runs/translator',  # folder for the cache shards and the checkpoint (resume by running again)
+    work: str = 'runs/translator',  # folder for the cache shards and the checkpoint (resume by running again); one run at a time
     cache: str = '',  # CacheConfig fields as JSON, e.g. '{"n_subsets": 256, "width": 64}'
     pretrain: str = '',  # PretrainConfig fields as JSON
     translator: str = '',  # TranslatorConfig fields as JSON
     root: str = None,  # data root (default: $FSDD_DATA)
     device: str = None,  # cpu, cuda, cuda:1 ... (default: the fastest available)
-    quiet: store_true = False,  # no progress bars
+    quiet: store_true = False,  # no progress on stderr
+    force: store_true = False,  # overwrite an existing --out file (and its .md) that this command did not write
+    debug: store_true = False,  # show the traceback of an error (or set FSDD_DEBUG=1)
 ):
     "Make a pre-trained translator: cache distilled subsets of `dataset` in one network, then pre-train on them."
-    cmd = 'fsdd_pretrain ' + ' '.join(f"'{a}'" if ' ' in a or '{' in a else a for a in sys.argv[1:])
-    G, rec = make_translator(out, dataset, size, work, _cfg(CacheConfig, cache), _cfg(PretrainConfig, pretrain), _cfg(TranslatorConfig, translator),
-                             root, device, not quiet, cmd)
-    if rec is not None: print(json.dumps(dict(out=out, seconds=rec['seconds'], n_params=rec['n_params'])))
+    cfgs = parse_config(CacheConfig, cache, '--cache'), parse_config(PretrainConfig, pretrain, '--pretrain'), parse_config(TranslatorConfig, translator, '--translator')
+    G, rec = make_translator(out, dataset, size, work, *cfgs, root, device, not quiet, command_line('fsdd_pretrain'), force)
+    if rec is not None: print(json.dumps(dict(out=rec['out'], seconds=rec['seconds'], n_params=rec['n_params'])))
+
 
 # %% ../nbs/12_cli.ipynb #39fdf44d
+DISTILL_FLAGS = dict(dataset='--dataset', name='--dataset', ipc='--ipc', translator='--translator', adapt_steps='--adapt_steps', out='--out',
+                     protocol='--protocol', n_nets='--n_nets', distill_steps='--steps', steps='--steps', size='--size', device='--device', root='--root')
+
 def save_grid_png(path, rows, nrow):
-    "Write image rows (tensors in [0,1], NCHW) as one PNG grid, `nrow` images per row."
+    "Write image rows (tensors in [0,1], NCHW) as one PNG grid, `nrow` images per row, atomically."
     from torchvision.utils import save_image
     x = torch.cat(rows).clamp(0, 1)
     if x.shape[-1] < 32: x = torch.nn.functional.interpolate(x, scale_factor=max(1, 32 // x.shape[-1]), mode='nearest')
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    save_image(x, str(path), nrow=nrow, padding=1, pad_value=1.0)
+    with atomic_path(path) as tmp: save_image(x, str(tmp), format='png', nrow=nrow, padding=1, pad_value=1.0)
     return Path(path)
 
-def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=100, out='fsdd_out', protocol='soft_fast', n_nets=3,
-                 references=True, steps=None, device=None, root=None, size=None, log=print):
+def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
+                   steps=None, device=None, root=None, size=None, force=False):
+    "Check every setting, the paths and the data of `run_main_job` before any work; a `UsageError` names the flag. Returns what the run uses."
+    from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, _theta
+    from fsdd_nb.evaluate import get_protocol, resolve_protocol
+    F = DISTILL_FLAGS
+    if translator == 'identity' and adapt_steps:
+        raise UsageError(f"--adapt_steps {adapt_steps}: the identity translator translates nothing, so it is never adapted; leave out --adapt_steps (or pass 0)")
+    with as_usage(F):
+        dev = resolve_device(device)
+        cfg = few_shot_config(ipc, translator, 0 if translator == 'identity' else (50 if adapt_steps is None else adapt_steps), distill_steps=steps)
+        proto = get_protocol(protocol, n_nets=n_nets)
+    out = check_folder(out, '--out')
+    if root is not None and not Path(root).expanduser().is_dir(): raise UsageError(f"--root {root} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
+    with as_usage(F): ds = load_dataset(dataset, root=root, size=size)
+    with as_usage(F, '--translator: '): G, rec = resolve_translator(cfg.translator, ds.channels)
+    with as_usage(F):
+        check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
+        resolve_protocol(proto, ipc * ds.n_classes, ds.n_classes)   # the protocol's settings at this set size, before distilling
+    stem = f'fsdd_{ds.name}_ipc{ipc}'
+    ours = lambda p: file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
+    files = [check_new_file(out / f'{stem}{ext}', '--out', force, ours) for ext in ('.safetensors', '.png')]
+    return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files, translator_record=rec)
+
+def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
+                 references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command=''):
     "Distil `dataset` with FSDD and the 1-Net and Baseline references; evaluate each; save the FSDD set and a before/after PNG. Returns the table rows."
     from fsdd_nb.fsdd import distill_few_shot
     from fsdd_nb.krr import DistillConfig, distill_krr
-    from fsdd_nb.evaluate import evaluate, get_protocol, heldout_split
-    device = device or default_device(); out = Path(out)
-    ds = load_dataset(dataset, root=root, size=size)
-    proto = get_protocol(protocol, n_nets=n_nets)
+    from fsdd_nb.evaluate import evaluate, heldout_split
+    run = check_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, steps, device, root, size, force)  # nothing is computed before this
+    ds, cfg, proto, device, (set_path, png_path) = run['ds'], run['cfg'], run['protocol'], run['device'], run['files']
+    cbs = [progress] if progress is not None else None
+    say = progress.note if progress is not None else (lambda m: None)
+    rec = run['translator_record']
+    made = f" (pre-trained on {rec['corpus'].split(',')[0]}, {rec.get('date', 'undated')})" if rec.get('corpus') else ''
+    say(f'{ds!r}; FSDD at IPC {ipc} with the translator {translator!r}{made}, {cfg.adapt_steps} adaptation steps')
     t = time.perf_counter()
-    dd = distill_few_shot(ds, ipc=ipc, translator=translator, adapt_steps=adapt_steps, distill_steps=steps, device=device)
+    dd = distill_few_shot(ds, cfg=cfg, device=device, cbs=cbs)
     secs = time.perf_counter() - t
     xte = dd.preprocess(ds.x_test)
     rows = []
     val = heldout_split(dd.preprocess(ds.x_train), ds.y_train, proto, ds.n_classes) if proto.early_stopping else None
     def add(method, xs, ys, s, nets, passes):
-        r = evaluate(xs, ys, xte, ds.y_test, protocol=proto, n_classes=ds.n_classes, device=device, flip=ds.flip, val=val)
+        say(f'evaluating {method}: {proto.n_nets} network(s), protocol {proto.name!r}')
+        r = evaluate(xs, ys, xte, ds.y_test, protocol=proto, n_classes=ds.n_classes, device=device, flip=ds.flip, val=val, cbs=cbs)
         rows.append(dict(method=method, acc=round(100 * r['mean'], 1), std=round(100 * r['std'], 1), seconds=round(s, 1),
                          networks=nets, image_passes=passes)); log(rows[-1])
-    add(f'FSDD ({translator}, {adapt_steps} adaptation steps)', dd.x, dd.y, secs, dd.extra['networks'], dd.extra['target_forwards'] + dd.extra.get('syn_forwards', 0))
+    S = dd.config['fewshot']['adapt_steps']
+    add(f'FSDD ({translator}, {S} adaptation steps)', dd.x, dd.y, secs, dd.extra['networks'], dd.extra['target_forwards'] + dd.extra.get('syn_forwards', 0))
     if references:
         acfg = dd.config['adapt']
         x = dd.preprocess(ds.x_train)
         from fsdd_nb.data import init_synthetic
-        from fsdd_nb.core import as_generator
         k = list(acfg['ipcs']).index(ipc)  # the Baseline starts from the same real images as FSDD
         xi, yi = init_synthetic(x, ds.y_train, ipc, ds.n_classes, generator=as_generator(acfg['seed'] + 1 + k))
         add('random real (the images distillation starts from)', xi, yi, 0., 0, 0)
         add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'], 1, dd.extra['theta_passes'])
         T = acfg['distill_steps']   # the Baseline: the same theta family, T steps, a fresh network and 256 fresh targets each step
-        cfg = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256)
-        res = distill_krr(x, ds.y_train, xi, yi, cfg, device=device, n_classes=ds.n_classes)
+        cfg_b = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256)
+        say(f'Baseline: {T} steps, a fresh network each step')
+        res = distill_krr(x, ds.y_train, xi, yi, cfg_b, device=device, n_classes=ds.n_classes, cbs=cbs)
         add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
-    path = dd.save(out / f'fsdd_{ds.name}_ipc{ipc}.safetensors')
+    dd.extra.update(command=command, results=rows)
     inv = lambda z: dd.preprocess.inverse(z)
-    png = save_grid_png(out / f'fsdd_{ds.name}_ipc{ipc}.png', [inv(dd.x_theta), inv(dd.x)], nrow=len(dd.x) if len(dd.x) <= 20 else ipc)
-    return rows, path, png
+    with atomic_path(set_path) as tmp:   # both files or neither
+        dd.save(tmp)
+        save_grid_png(png_path, [inv(dd.x_theta), inv(dd.x)], nrow=len(dd.x) if len(dd.x) <= 20 else ipc)
+    return rows, set_path, png_path
 
 @call_parse
+@console_errors
 def fsdd_distill(
     dataset: str = 'digits',  # a dataset of the registry (digits needs no files), an ImageFolder path or a .npz
     ipc: int = 10,  # images per class
     translator: str = 'imagenette32',  # a shipped translator, a .safetensors path, or 'identity'
-    adapt_steps: int = 50,  # adaptation steps S (0: no adaptation)
-    out: str = 'fsdd_out',  # folder for the distilled set and the PNG
+    adapt_steps: int = None,  # adaptation steps S (default 50; 0: no adaptation; the identity translator is never adapted)
+    out: str = 'fsdd_out',  # folder for the distilled set and the PNG (written at the end, both or neither)
     protocol: str = 'soft_fast',  # evaluation protocol (see fsdd_nb.evaluate)
     n_nets: int = 2,  # networks trained per evaluation
     no_references: store_true = False,  # skip the 1-Net and Baseline references
@@ -166,11 +384,17 @@ def fsdd_distill(
     size: int = None,  # resize images (e.g. 16 or 32 for digits)
     device: str = None,  # cpu, cuda ...
     root: str = None,  # data root (default: $FSDD_DATA)
+    quiet: store_true = False,  # no progress on stderr
+    force: store_true = False,  # overwrite files in --out that fsdd_distill did not write
+    debug: store_true = False,  # show the traceback of an error (or set FSDD_DEBUG=1)
 ):
     "Few-shot dataset distillation of `dataset` at `ipc`, with the 1-Net and Baseline references, evaluated and saved."
     t = time.perf_counter()
-    rows, path, png = run_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, not no_references, steps, device, root, size, log=lambda r: None)
+    prog = None if quiet else StderrProgress('fsdd_distill')
+    rows, path, png = run_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, not no_references, steps, device, root, size,
+                                   log=lambda r: None, progress=prog, force=force, command=command_line('fsdd_distill'))
     from fsdd_nb.bench import markdown_table
     print(markdown_table(rows, ['method', 'acc', 'std', 'seconds', 'networks', 'image_passes']))
     print('image_passes: real and synthetic images through a network (forward, or forward and backward), one cost model for every method')
     print(f'distilled set: {path}\nimages before (top) and after (bottom) translation: {png}\ntotal {time.perf_counter() - t:.0f}s')
+

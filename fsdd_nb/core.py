@@ -4,15 +4,16 @@
 
 # %% ../nbs/00_core.ipynb #0bb9520b
 from __future__ import annotations
-import json, os, tempfile, time, contextlib, math
+import json, os, sys, tempfile, time, contextlib, math, functools, platform, traceback
 from dataclasses import dataclass, field, asdict, is_dataclass
 from pathlib import Path
 import torch
 
 # %% auto #0
 __all__ = ['RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB', 'run_loop', 'check_images', 'check_labels',
-           'atomic_path', 'save_tensors', 'load_tensors', 'default_device', 'as_generator', 'in_test', 'Timer',
-           'versions']
+           'check_int', 'check_number', 'check_choice', 'atomic_path', 'save_tensors', 'load_tensors', 'default_device',
+           'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions', 'machine_info', 'UsageError', 'flag_error',
+           'console_errors', 'run_command', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #9ef989db
 @dataclass
@@ -93,6 +94,34 @@ def check_labels(y, n: int, name: str = 'y'):
     if len(y) != n: raise ValueError(f"`{name}` has {len(y)} labels for {n} images; they must match")
     return y
 
+def check_int(v, name: str, lo=None, hi=None, allow_none: bool = False):
+    "Raise `ValueError` unless `v` is an int in [`lo`, `hi`] (or None when `allow_none`). A bool is not a count."
+    if v is None and allow_none: return v
+    if isinstance(v, bool) or not isinstance(v, int) and not (hasattr(v, '__index__') and not isinstance(v, float)):
+        raise ValueError(f"`{name}` must be an int{' or None' if allow_none else ''}, got {v!r} ({type(v).__name__})")
+    v = int(v)
+    if (lo is not None and v < lo) or (hi is not None and v > hi):
+        rng = f'>= {lo}' if hi is None else f'<= {hi}' if lo is None else f'from {lo} to {hi}'
+        raise ValueError(f"`{name}` must be {rng}{' (or None)' if allow_none else ''}, got {v}")
+    return v
+
+def check_number(v, name: str, lo=None, hi=None, allow_none: bool = False, lo_open: bool = False):
+    "Raise `ValueError` unless `v` is a finite real number in [`lo`, `hi`] (`(lo, hi]` with `lo_open`), or None when `allow_none`."
+    if v is None and allow_none: return v
+    if isinstance(v, bool) or not isinstance(v, (int, float)) and not hasattr(v, '__float__'):
+        raise ValueError(f"`{name}` must be a number{' or None' if allow_none else ''}, got {v!r} ({type(v).__name__})")
+    f = float(v)
+    bad = not math.isfinite(f) or (lo is not None and (f <= lo if lo_open else f < lo)) or (hi is not None and f > hi)
+    if bad:
+        rng = ' and '.join(s for s in ((f"{'>' if lo_open else '>='} {lo}" if lo is not None else ''), (f'<= {hi}' if hi is not None else '')) if s)
+        raise ValueError(f"`{name}` must be a finite number{' ' + rng if rng else ''}, got {v!r}")
+    return v
+
+def check_choice(v, name: str, choices):
+    "Raise `ValueError` unless `v` is one of `choices`."
+    if v not in choices: raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {v!r}")
+    return v
+
 # %% ../nbs/00_core.ipynb #ead2d820
 @contextlib.contextmanager
 def atomic_path(path):
@@ -144,6 +173,19 @@ def default_device():
     if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
     return torch.device('cpu')
 
+def resolve_device(device=None) -> torch.device:
+    "`device` as a `torch.device` (None: `default_device()`), refused with a `ValueError` when it is not a name or not on this machine."
+    if device is None: return default_device()
+    try: dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError): raise ValueError(f"`device` {device!r} is not a device; use cpu, cuda, cuda:1 or mps") from None
+    if dev.type == 'cuda' and not torch.cuda.is_available(): raise ValueError(f"`device` {device!r}: this machine has no CUDA GPU that torch can use; use cpu")
+    if dev.type == 'cuda' and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"`device` {device!r}: this machine has {torch.cuda.device_count()} CUDA GPU(s), numbered from 0")
+    if dev.type == 'mps' and not (getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available()):
+        raise ValueError(f"`device` {device!r}: Apple's MPS is not available here; use cpu")
+    if dev.type not in ('cpu', 'cuda', 'mps'): raise ValueError(f"`device` {device!r}: fsdd_nb runs on cpu, cuda or mps")
+    return dev
+
 def as_generator(seed, device='cpu'):
     "A `torch.Generator` from an int seed (or pass a generator through); `None` draws a fresh seed."
     if isinstance(seed, torch.Generator): return seed
@@ -170,6 +212,94 @@ class Timer:
 
 def versions():
     "Versions of the packages a result depends on, stored with every result."
-    import platform, torchvision
+    import torchvision, numpy, safetensors
     import fsdd_nb
-    return dict(fsdd_nb=fsdd_nb.__version__, torch=torch.__version__, torchvision=torchvision.__version__, python=platform.python_version())
+    return dict(fsdd_nb=fsdd_nb.__version__, torch=torch.__version__, torchvision=torchvision.__version__, numpy=numpy.__version__,
+                safetensors=safetensors.__version__, python=platform.python_version(), cuda=torch.version.cuda)
+
+def machine_info(device=None):
+    "Where a result was computed, which changes its numbers and its seconds: the device, its name and the CPU threads torch uses."
+    dev = torch.device(device) if device is not None else default_device()
+    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{platform.processor() or platform.machine()} CPU x{os.cpu_count()}'
+    return dict(device=str(dev), name=name, threads=torch.get_num_threads(), interop_threads=torch.get_num_interop_threads(),
+                omp_num_threads=os.environ.get('OMP_NUM_THREADS'), platform=platform.platform())
+
+# %% ../nbs/00_core.ipynb #158cb122
+class UsageError(ValueError):
+    "Bad input found before any work started (a setting, a path, the data): a console command exits with code 2 and prints the message."
+
+def flag_error(e, flags: dict | None = None, prefix: str = '') -> UsageError:
+    "A `UsageError` from the API's error `e`, its argument names (`` `ipc` ``) replaced by the command's flags (`flags={'ipc': '--ipc'}`)."
+    msg = str(e.args[0]) if isinstance(e, OSError) and len(e.args) == 1 else str(e)
+    for api, flag in (flags or {}).items(): msg = msg.replace(f'`{api}`', flag)
+    return UsageError(prefix + msg)
+
+def _from_command_line(f) -> bool:
+    "True while fastcore's `call_parse` runs `f` for the command line (it sets its context variable to the function it parsed for)."
+    from fastcore import script
+    v = getattr(script, '_cli_func', None)
+    return v is not None and v.get() is f
+
+_OWN_MESSAGES = (ValueError, FileNotFoundError, FloatingPointError, NotADirectoryError, IsADirectoryError)
+
+def _message(e) -> str:
+    msg = str(e.args[0]) if isinstance(e, FileNotFoundError) and len(e.args) == 1 else str(e)
+    msg = msg.strip() or type(e).__name__
+    return msg if isinstance(e, _OWN_MESSAGES) else f'{type(e).__name__}: {msg}'
+
+def console_errors(func):
+    "Decorate a console command's function (below `@call_parse`): from the command line an error prints one line and returns exit code 2 (`UsageError`) or 1."
+    @functools.wraps(func)
+    def _f(*args, **kwargs):
+        if not _from_command_line(_f): return func(*args, **kwargs)
+        debug = bool(kwargs.get('debug')) or os.environ.get('FSDD_DEBUG', '') not in ('', '0')
+        name = func.__name__
+        try: return func(*args, **kwargs)
+        except KeyboardInterrupt:
+            print(f'{name}: interrupted', file=sys.stderr); return 130
+        except Exception as e:
+            code = 2 if isinstance(e, UsageError) else 1
+            if debug: traceback.print_exc()
+            print(f'{name}: error: {_message(e)}', file=sys.stderr)
+            if not debug: print(f"{name}: {'nothing was done' if code == 2 else 'the run failed'} (exit code {code}); "
+                                "--debug or FSDD_DEBUG=1 shows the traceback", file=sys.stderr)
+            return code
+    return _f
+
+def run_command(cmd, argv, env: dict | None = None):
+    "Run the console command `cmd` on `argv` in this process, as the shell would: returns `(exit_code, stdout, stderr)`."
+    import io
+    from fastcore.script import _run_cli   # what a console script runs: parse sys.argv, call the function (fastcore is pinned)
+    out, err, old_argv = io.StringIO(), io.StringIO(), sys.argv
+    old_env = {k: os.environ.get(k) for k in (env or {})}
+    sys.argv = [cmd.__name__, *map(str, argv)]
+    try:
+        os.environ.update({k: str(v) for k, v in (env or {}).items()})
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try: code = _run_cli(getattr(cmd, '__wrapped__', cmd), False)
+            except SystemExit as e: code = e.code   # argparse: exit 2 on a flag it cannot parse, 0 after --help
+    finally:
+        sys.argv = old_argv
+        for k, v in old_env.items():
+            if v is None: os.environ.pop(k, None)
+            else: os.environ[k] = v
+    return (0 if code is None else code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
+
+# %% ../nbs/00_core.ipynb #22878f6a
+@contextlib.contextmanager
+def folder_lock(folder, flag: str = 'the folder'):
+    "Hold an exclusive lock on `folder` while the block runs; a second run on it is refused at once with a `UsageError` naming `flag`."
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / '.lock', 'a+')
+    try:
+        try:
+            try:
+                import fcntl; fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except ImportError:
+                import msvcrt; f.seek(0); msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            f.seek(0); who = f.read().strip()
+            raise UsageError(f"{flag} {folder} is in use by another run ({who or 'a process'}); wait for it to end or use another folder") from None
+        f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} on {platform.node()}'); f.flush()
+        yield folder
+    finally: f.close()

@@ -13,7 +13,7 @@ import torch
 from .core import check_images, check_labels, save_tensors, load_tensors, as_generator, run_loop
 
 # %% auto #0
-__all__ = ['DATASETS', 'IMG_EXTENSIONS', 'IMAGENETTE_CLASSES', 'Dataset', 'data_root', 'cache_dir', 'resize_images',
+__all__ = ['MAX_SIZE', 'DATASETS', 'IMG_EXTENSIONS', 'IMAGENETTE_CLASSES', 'Dataset', 'data_root', 'cache_dir', 'resize_images',
            'from_arrays', 'register_dataset', 'load_dataset', 'stratified_split', 'load_image_folder',
            'find_imagenette', 'load_npz', 'Preprocess', 'sample_per_class', 'balanced_subset', 'init_synthetic',
            'show_images']
@@ -21,6 +21,8 @@ __all__ = ['DATASETS', 'IMG_EXTENSIONS', 'IMAGENETTE_CLASSES', 'Dataset', 'data_
 # %% ../nbs/01_data.ipynb #5e0b3ec1
 def _check_unit_images(x, name: str):
     "Like `check_images`, plus values in [0, 1], in one pass over the data (min and max propagate NaN)."
+    if isinstance(x, torch.Tensor) and x.ndim != 4:   # the shape of all of `x`, not of the first image the checks below look at
+        raise ValueError(f"`{name}` must have 4 dimensions (N, C, H, W), got shape {tuple(x.shape)}; add a batch or channel axis with x[None] or x[:, None]")
     check_images(x[:1], name)
     if x.dtype != torch.float32: raise ValueError(f"`{name}` must be float32 (got {x.dtype}); use x.float()")
     if not len(x): return x
@@ -117,16 +119,22 @@ def resize_images(x: torch.Tensor, size: int | None) -> torch.Tensor:
     out = TF.resize(x, [size, size], antialias=True)
     return out if out.dtype == torch.uint8 else out.clamp_(0, 1)
 
+MAX_SIZE = 1024   # a side above this is a typo, not a dataset: 1,000 images at 4096 px are 200 GB as float32
+
 def _check_size(size):
-    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1):
-        raise ValueError(f"`size` must be a positive int (the side of the square images) or None, got {size!r}")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer)) or not 1 <= size <= MAX_SIZE):
+        raise ValueError(f"`size` must be an int from 1 to {MAX_SIZE} (the side of the square images) or None, got {size!r}")
 
 def from_arrays(x_train, y_train, x_test, y_test, classes=None, name: str = 'arrays', flip: bool = True, size: int | None = None) -> Dataset:
     "A `Dataset` from in-memory arrays: uint8 NHWC or float NCHW in [0, 1] images, integer labels, numpy or torch."
     _check_size(size)
     xs = [resize_images(_as_images(x, f'x_{s}'), size) for x, s in ((x_train, 'train'), (x_test, 'test'))]
     ys = [_as_labels(y, len(x), f'y_{s}') for y, x, s in ((y_train, xs[0], 'train'), (y_test, xs[1], 'test'))]
-    if classes is None: classes = [str(i) for i in range(int(max(y.max() if len(y) else -1 for y in ys)) + 1)]
+    if classes is None:
+        if len(ys[1]) and (only := sorted(set(ys[1].unique().tolist()) - set(ys[0].unique().tolist()))):
+            raise ValueError(f"`y_test` has label(s) {only[:5]} that no training image has (`y_train` has {sorted(ys[0].unique().tolist())[:10]}); "
+                             "fix the test labels, or pass `classes` to say how many classes there are")
+        classes = [str(i) for i in range(int(max(y.max() if len(y) else -1 for y in ys)) + 1)]
     return Dataset(name, xs[0], ys[0], xs[1], ys[1], list(classes), flip=flip, meta=dict(source='arrays', size=size))
 
 # %% ../nbs/01_data.ipynb #4614080b
@@ -143,14 +151,29 @@ def register_dataset(name: str):
 def _looks_like_path(name) -> bool:
     return isinstance(name, os.PathLike) or str(name).endswith('.npz') or '/' in str(name) or os.sep in str(name) or str(name).startswith(('~', '.'))
 
+def _call_loader(f, what, **kw):
+    "Call a loader; a keyword it does not take is a `ValueError` that lists the ones it does."
+    import inspect
+    params = inspect.signature(f).parameters
+    if not any(p.kind == p.VAR_KEYWORD for p in params.values()) and (bad := sorted(set(kw) - set(params))):
+        raise ValueError(f"{what} takes no argument(s) {bad}; it takes {sorted(k for k in params if k not in ('root', 'size', 'download'))} besides `root`, `size`, `download`")
+    return f(**kw)
+
 def load_dataset(name, root=None, size: int | None = None, download: bool = False, **kw) -> Dataset:
     "Load a registered dataset by `name` (see `DATASETS`), an ImageFolder directory, or a `.npz` file."
+    if not isinstance(name, (str, os.PathLike)) or not str(name).strip():
+        raise ValueError(f"`name` must be a dataset name ({', '.join(sorted(DATASETS))}) or the path of a folder or .npz file, got {name!r}")
     _check_size(size)
+    if not isinstance(download, bool): raise ValueError(f"`download` must be True or False, got {download!r}")
+    if root is not None and not isinstance(root, (str, os.PathLike)): raise ValueError(f"`root` must be a folder path or None, got {root!r}")
+    if root is not None and not Path(root).expanduser().is_dir():
+        raise FileNotFoundError(f"`root` {str(root)!r} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
     key = _ALIASES.get(str(name).lower().replace('-', '_'), str(name).lower().replace('-', '_'))
-    if not isinstance(name, os.PathLike) and key in DATASETS: return DATASETS[key](root=root, size=size, download=download, **kw)
+    if not isinstance(name, os.PathLike) and key in DATASETS:
+        return _call_loader(DATASETS[key], f"dataset {key!r}", root=root, size=size, download=download, **kw)
     path = Path(name).expanduser()
-    if path.suffix == '.npz' and path.is_file(): return load_npz(path, size=size, **kw)
-    if path.is_dir(): return load_image_folder(path, size=size, **kw)
+    if path.suffix == '.npz' and path.is_file(): return _call_loader(load_npz, 'a .npz dataset', path=path, size=size, **kw)
+    if path.is_dir(): return _call_loader(load_image_folder, 'an image folder', path=path, size=size, **kw)
     if _looks_like_path(name):
         raise FileNotFoundError(f"`name` {str(name)!r} looks like a path, but {path.resolve()} is neither a .npz file nor a directory "
                                 "with train/ and val/ (or test/) class folders")
@@ -362,10 +385,17 @@ def load_npz(path, size: int | None = None, classes=None, name: str | None = Non
     "A `Dataset` from a .npz file with arrays `x_train`, `y_train`, `x_test`, `y_test` (and optionally `classes`)."
     path = Path(path).expanduser()
     if not path.is_file(): raise FileNotFoundError(f"no .npz file at {path}")
-    with np.load(path, allow_pickle=False) as z:
+    head = path.open('rb').read(8)
+    if head.startswith(b'\x93NUMPY'): raise ValueError(f"{path} is a single .npy array, not a .npz archive; save the dataset with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)")
+    if not head.startswith(b'PK'): raise ValueError(f"{path} is not a .npz archive (it does not start as a zip file does); save the dataset with np.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)")
+    try: z = np.load(path, allow_pickle=False)
+    except Exception as e: raise ValueError(f"{path} is a damaged .npz archive ({e}); save it again with np.savez") from None
+    with z:
         if missing := [k for k in ('x_train', 'y_train', 'x_test', 'y_test') if k not in z.files]:
             raise ValueError(f"{path} lacks the arrays {missing} (it has {z.files}); a dataset .npz needs x_train, y_train, x_test, y_test")
-        a = {k: z[k] for k in z.files}
+        try: a = {k: z[k] for k in z.files}
+        except ValueError as e: raise ValueError(f"{path} holds an array of Python objects ({e}); store numbers (and `classes` as strings), which load without pickle") from None
+        except Exception as e: raise ValueError(f"{path} is a damaged .npz archive ({type(e).__name__}: {e}); save it again with np.savez") from None
     if classes is None and 'classes' in a: classes = [str(c) for c in a['classes']]
     ds = from_arrays(a['x_train'], a['y_train'], a['x_test'], a['y_test'], classes, name=name or path.stem, flip=flip, size=size)
     ds.meta.update(source=str(path))

@@ -4,18 +4,21 @@
 
 # %% ../nbs/11_fsdd.ipynb #b5f87916
 from __future__ import annotations
-import time
-from dataclasses import dataclass, asdict, field
+import os, time, warnings
+from dataclasses import dataclass, asdict, field, fields, replace
 import torch, torch.nn.functional as F
-from .core import Timer, default_device, versions, as_generator
+from .core import Timer, default_device, versions, as_generator, check_int, check_number, resolve_device, machine_info
 from .data import Dataset, load_dataset, Preprocess, init_synthetic
 from .krr import DistillConfig, distill_krr, centred_onehot
-from .translator import Translator, TranslatorConfig, load_translator
-from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate
+from .translator import Translator, TranslatorConfig, load_translator, shipped_translators
+from pathlib import Path
+from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate, check_adapt_config
+from .nets import random_net
 from .distilled import DistilledSet
 
 # %% auto #0
-__all__ = ['FewShotConfig', 'resolve_translator', 'distill_few_shot']
+__all__ = ['FewShotConfig', 'resolve_translator', 'check_few_shot_config', 'few_shot_config', 'check_few_shot_data',
+           'distill_few_shot']
 
 # %% ../nbs/11_fsdd.ipynb #bb36c211
 @dataclass
@@ -23,7 +26,7 @@ class FewShotConfig:
     "Settings of `distill_few_shot`. `None` means: take it from the translator's training record."
     ipc: int = 10
     translator: str = 'imagenette32'   # a shipped name, a path, 'identity' (no translation: the 1-Net result) or 'random' (untrained)
-    adapt_steps: int = 100             # S; 0 = "w/o Ada"
+    adapt_steps: int | None = None     # S (None: 100, or 0 with 'identity', which is never adapted); 0 = "w/o Ada"
     adapt_ipcs: tuple | None = None    # IPCs distilled for adaptation (None: just `ipc`)
     distill_steps: int | None = None   # T in theta
     distill_lr: float | None = None
@@ -40,7 +43,65 @@ def resolve_translator(name, channels=3):
     "A translator and its record from a shipped name or path; 'identity' and 'random' give an untrained (identity) translator."
     if isinstance(name, Translator): return name, {}
     if name in ('identity', 'random', None): return Translator(TranslatorConfig(channels=3 if channels in (1, 3) else channels, width=16)), {}
-    return load_translator(name)
+    if not isinstance(name, (str, os.PathLike)): raise ValueError(f"`translator` must be a shipped name, a path, 'identity' or 'random', got {type(name).__name__}")
+    p = Path(name).expanduser()
+    if p.is_dir(): raise ValueError(f"`translator` {str(name)!r} is a folder; pass a .safetensors file or a shipped name {shipped_translators()}")
+    if p.suffix and not p.is_file(): raise FileNotFoundError(f"`translator` {str(name)!r}: no such file ({p.resolve()}); pass a .safetensors file or a shipped name {shipped_translators()}")
+    G, rec = load_translator(p if p.suffix else name)
+    if bad := [n for n, w in G.named_parameters() if not torch.isfinite(w).all()]:
+        raise ValueError(f"`translator` {str(name)!r} holds NaN or Inf weights ({', '.join(bad[:3])}): the file is damaged; train it again or use a shipped one")
+    return G, rec
+
+_THETA_KEYS = ('seed', 'width', 'depth', 'norm', 'init')
+
+def check_few_shot_config(cfg: FewShotConfig) -> FewShotConfig:
+    "Raise `ValueError` naming the first setting of `cfg` that is out of range or of the wrong type; no data is needed."
+    if not isinstance(cfg, FewShotConfig): raise ValueError(f"`cfg` must be a FewShotConfig, got {type(cfg).__name__}")
+    check_int(cfg.ipc, 'ipc', lo=1)
+    check_int(cfg.adapt_steps, 'adapt_steps', lo=0, allow_none=True)
+    if cfg.adapt_ipcs is not None:
+        if not isinstance(cfg.adapt_ipcs, (tuple, list)) or not cfg.adapt_ipcs: raise ValueError(f"`adapt_ipcs` must be None or a non-empty tuple of ints, got {cfg.adapt_ipcs!r}")
+        for i in cfg.adapt_ipcs: check_int(i, 'adapt_ipcs', lo=1)
+    check_int(cfg.distill_steps, 'distill_steps', lo=1, allow_none=True)   # 0 would silently mean the translator's T
+    check_number(cfg.distill_lr, 'distill_lr', 0, 1, lo_open=True, allow_none=True)
+    check_int(cfg.adapt_batch, 'adapt_batch', lo=1)
+    check_number(cfg.adapt_lr, 'adapt_lr', 0, 1, lo_open=True)
+    check_int(cfg.target_batch, 'target_batch', lo=1, allow_none=True)     # 0 would silently mean all
+    check_int(cfg.n_targets, 'n_targets', lo=1, allow_none=True)
+    if not isinstance(cfg.zca, bool): raise ValueError(f"`zca` must be True or False, got {cfg.zca!r}")
+    check_int(cfg.distill_size, 'distill_size', lo=4, allow_none=True)
+    if cfg.theta is not None:
+        if not isinstance(cfg.theta, dict) or (bad := sorted(set(cfg.theta) - set(_THETA_KEYS))):
+            raise ValueError(f"`theta` must be None or a dict of {', '.join(_THETA_KEYS)}; got {cfg.theta!r}")
+    check_int(cfg.seed, 'seed')
+    if cfg.translator == 'identity' and cfg.adapt_steps: warnings.warn(
+        f"translator='identity' is never adapted (nothing is translated), so adapt_steps={cfg.adapt_steps} is ignored; pass adapt_steps=0", stacklevel=3)
+    return cfg
+
+def few_shot_config(ipc=None, translator=None, adapt_steps=None, cfg: FewShotConfig | None = None, **kw) -> FewShotConfig:
+    "`cfg` (or the defaults) with every argument that is not None put in, checked by `check_few_shot_config`."
+    if cfg is not None and not isinstance(cfg, FewShotConfig): raise ValueError(f"`cfg` must be a FewShotConfig or None, got {type(cfg).__name__}")
+    names = {f.name for f in fields(FewShotConfig)}
+    if bad := sorted(set(kw) - names): raise ValueError(f"unknown setting(s) {bad}; the settings of distill_few_shot are {sorted(names)}")
+    given = dict(ipc=ipc, translator=translator, adapt_steps=adapt_steps)
+    return check_few_shot_config(replace(cfg or FewShotConfig(), **{k: v for k, v in given.items() if v is not None}, **kw))
+
+def check_few_shot_data(ds: Dataset, cfg: FewShotConfig, G, theta: dict):
+    "Raise `ValueError` when the data cannot be distilled with `cfg`: one class, too few images of a class, images the translator or theta cannot take."
+    if ds.n_classes < 2: raise ValueError(f"`dataset` {ds.name!r} has {ds.n_classes} class: distillation needs at least two classes to tell apart")
+    counts = torch.bincount(ds.y_train, minlength=ds.n_classes)
+    if (empty := (counts == 0).nonzero().flatten().tolist()): raise ValueError(f"`dataset` {ds.name!r} has no training images of class(es) {[ds.classes[c] for c in empty][:5]}")
+    for ipc in sorted(set(cfg.adapt_ipcs or ()) | {cfg.ipc}):
+        if ipc > int(counts.min()): raise ValueError(f"`ipc` {ipc} is more than the {int(counts.min())} training images of class {ds.classes[int(counts.argmin())]!r}; use ipc <= {int(counts.min())}")
+    if cfg.n_targets is not None and cfg.n_targets < ds.n_classes: raise ValueError(f"`n_targets` {cfg.n_targets} is fewer than the {ds.n_classes} classes")
+    side = min(ds.x_train.shape[-2:])
+    if cfg.distill_size is not None and cfg.distill_size > side: raise ValueError(f"`distill_size` must be an int from 4 to the image size {side} (or None), got {cfg.distill_size!r}")
+    s = cfg.distill_size or side
+    try: random_net(theta['seed'], ds.channels, s, theta['width'], theta['depth'], theta['norm'], theta['init'])(torch.zeros(2, ds.channels, s, s))
+    except (ValueError, RuntimeError) as e: raise ValueError(f"theta (`theta` {theta}) cannot take {s}px images: {e}") from None
+    with torch.no_grad():
+        try: G.cpu()(torch.zeros(2, ds.channels, *ds.x_train.shape[-2:]))
+        except (ValueError, RuntimeError) as e: raise ValueError(f"`translator` {cfg.translator!r} cannot take the images of {ds.name!r} {tuple(ds.x_train.shape[1:])}: {e}") from None
 
 def _theta(rec, cfg):
     th = dict(seed=0, width=128, depth=3, norm='instance', init='default')
@@ -53,23 +114,28 @@ def _adapt_forwards(acfg, n):
     pool = n if acfg.n_targets is None else min(n, acfg.n_targets)
     return acfg.adapt_steps * acfg.batch * (min(pool, acfg.target_batch) if acfg.target_batch else pool)
 
-def distill_few_shot(dataset, ipc: int = 10, translator='imagenette32', adapt_steps: int = 100, cfg: FewShotConfig = None,
+def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_steps: int | None = None, cfg: FewShotConfig = None,
                      device=None, cbs=None, root=None, size=None, **kw) -> DistilledSet:
-    "Few-shot dataset distillation: distil `dataset` at `ipc` in one network, adapt the translator, translate."
-    cfg = cfg or FewShotConfig(ipc=ipc, translator=translator, adapt_steps=adapt_steps, **kw)
-    device = torch.device(device or default_device()); tm = Timer()
+    "Few-shot dataset distillation: distil `dataset` at `ipc` (10) in one network, adapt the translator ('imagenette32') for `adapt_steps` (100), translate."
+    cfg = few_shot_config(ipc, translator, adapt_steps, cfg, **kw)   # arguments given win over `cfg`; all checked before any work
+    if cfg.adapt_steps is None or cfg.translator == 'identity': cfg = replace(cfg, adapt_steps=0 if cfg.translator == 'identity' else 100)
+    device = resolve_device(device); tm = Timer()
     with tm('prepare'):
-        ds = dataset if isinstance(dataset, Dataset) else load_dataset(dataset, root=root, size=size)
-        pre = Preprocess.fit(ds.x_train, zca=cfg.zca)
-        x, y = pre(ds.x_train), ds.y_train
+        if isinstance(dataset, Dataset):
+            if size is not None or root is not None: raise ValueError("`size` and `root` apply to a dataset loaded by name; pass a Dataset already at its size (see data.resize_images)")
+            ds = dataset
+        elif dataset is None or isinstance(dataset, (bool, int, float)): raise ValueError(f"`dataset` must be a name, a path or a Dataset, got {dataset!r}")
+        else: ds = load_dataset(dataset, root=root, size=size)
         G, rec = resolve_translator(cfg.translator, ds.channels)
         th = _theta(rec, cfg); cache = rec.get('cache', {})
+        check_few_shot_data(ds, cfg, G, th)
+        pre = Preprocess.fit(ds.x_train, zca=cfg.zca)
+        x, y = pre(ds.x_train), ds.y_train
         acfg = AdaptConfig(ipcs=tuple(sorted(set(cfg.adapt_ipcs or ()) | {cfg.ipc})),
                            distill_steps=cfg.distill_steps or cache.get('steps', 200), distill_lr=cfg.distill_lr or cache.get('lr', 0.01),
                            adapt_steps=cfg.adapt_steps, batch=cfg.adapt_batch, lr=cfg.adapt_lr, target_batch=cfg.target_batch, n_targets=cfg.n_targets,
                            theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], seed=cfg.seed)
-        if cfg.distill_size is not None and not (isinstance(cfg.distill_size, int) and 4 <= cfg.distill_size <= x.shape[-1]):
-            raise ValueError(f"`distill_size` must be an int from 4 to the image size {x.shape[-1]} (or None), got {cfg.distill_size!r}")
+        check_adapt_config(acfg)   # the translator's record fills in what cfg leaves out: checked as well
         xd = x if not cfg.distill_size else F.interpolate(x, size=cfg.distill_size, mode='bilinear', align_corners=False, antialias=True)
     with tm('distill_theta'):
         sets, res = distill_in_theta(xd, y, acfg.ipcs, acfg, ds.n_classes, cbs, device)
@@ -85,7 +151,7 @@ def distill_few_shot(dataset, ipc: int = 10, translator='imagenette32', adapt_st
                         config=dict(fewshot=asdict(cfg), adapt=asdict(acfg), translator_record={k: rec[k] for k in ('theta', 'cache', 'pretrain', 'translator', 'date') if k in rec}),
                         seeds=dict(theta=th['seed'], adapt_nets=acfg.net_seed, seed=cfg.seed), timings={k: round(v, 3) for k, v in tm.seconds.items()},
                         versions=versions(), dataset=ds.name,
-                        extra=dict(adapt_losses=losses, final_distill_loss=res.losses[-1], networks=1 + acfg.adapt_steps * acfg.batch,
+                        extra=dict(machine=machine_info(device), adapt_losses=losses, final_distill_loss=res.losses[-1], networks=1 + acfg.adapt_steps * acfg.batch,
                                    target_forwards=res.target_forwards + _adapt_forwards(acfg, len(x)),
                                    theta_passes=res.target_forwards + res.syn_forwards,          # the distillation in theta alone
                                    syn_forwards=res.syn_forwards + acfg.adapt_steps * acfg.batch * len(x0)),

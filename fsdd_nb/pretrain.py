@@ -4,17 +4,18 @@
 
 # %% ../nbs/09_pretrain.ipynb #c1c199ee
 from __future__ import annotations
-import os, time
+import os, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn.functional as F
-from .core import save_tensors, load_tensors, as_generator, default_device, run_loop, versions
-from .nets import random_net
+from .core import save_tensors, load_tensors, as_generator, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
+from .nets import random_net, _NORMS, _INITS
 from .krr import krr_solve, krr_predict, centred_onehot, encode
 from .translator import Translator, TranslatorConfig
 
 # %% auto #0
-__all__ = ['translation_loss', 'save_checkpoint', 'load_checkpoint', 'PretrainConfig', 'pretrain', 'heldout_loss']
+__all__ = ['translation_loss', 'previous_checkpoint', 'save_checkpoint', 'load_checkpoint', 'resume_checkpoint', 'PretrainConfig',
+           'check_pretrain_config', 'check_weights', 'pretrain', 'heldout_loss']
 
 # %% ../nbs/09_pretrain.ipynb #3a6b09c3
 def translation_loss(G, x_syn0, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
@@ -37,21 +38,43 @@ def _load_opt(opt, tensors):
             _, i, k = key.split('.', 2); state.setdefault(int(i), {})[k] = v
     sd['state'] = state; opt.load_state_dict(sd)
 
+def previous_checkpoint(path) -> Path:
+    "Where the checkpoint before the latest is kept: `name.prev.safetensors` beside `name.safetensors`."
+    path = Path(path); return path.with_name(f'{path.stem}.prev{path.suffix}')
+
 def save_checkpoint(path, G, opt, step, cfg, losses, **extra):
-    "Atomically write translator weights, optimiser state and progress to `path`."
+    "Atomically write translator weights, optimiser state and progress to `path`, keeping the checkpoint it replaces as `previous_checkpoint(path)`."
     t = {f'G.{k}': v for k, v in G.state_dict().items()} | _opt_tensors(opt) | dict(losses=torch.tensor(losses, dtype=torch.float32))
+    if Path(path).exists(): os.replace(path, previous_checkpoint(path))
     return save_tensors(path, t, dict(kind='fsdd_nb.pretrain_ckpt', step=step, config=asdict(cfg), arch=asdict(G.cfg), **extra))
 
 def _same(c): return {k: v for k, v in c.items() if k not in ('steps', 'ckpt_every')}  # a run may be extended
 
+def _differ(old: dict, new: dict) -> str:
+    return ', '.join(f'{k}: {old.get(k)!r} there, {new.get(k)!r} now' for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k))
+
 def load_checkpoint(path, G, opt, cfg):
-    "Restore `G` and `opt` from `path`; returns `(step, losses)`. Refuses a checkpoint from other settings or another architecture."
+    "Restore `G` and `opt` from `path`; returns `(step, losses, seconds)`. Refuses a checkpoint from other settings or another architecture, naming what differs."
     t, meta = load_tensors(path)
     if meta.get('kind') != 'fsdd_nb.pretrain_ckpt': raise ValueError(f"{path} is not a pre-training checkpoint")
-    if meta.get('arch') != asdict(G.cfg): raise ValueError(f"{path} is a checkpoint of another translator architecture {meta.get('arch')}; use a new `ckpt` path or the same TranslatorConfig")
-    if _same(meta.get('config', {})) != _same(asdict(cfg)): raise ValueError(f"{path} was written with other pre-training settings; use a new `ckpt` path to start over (only `steps` and `ckpt_every` may change)")
+    if meta.get('arch') != asdict(G.cfg): raise ValueError(f"{path} is a checkpoint of another translator architecture ({_differ(meta.get('arch') or {}, asdict(G.cfg))}); use a new `ckpt` path or the same TranslatorConfig")
+    if _same(meta.get('config', {})) != _same(asdict(cfg)):
+        raise ValueError(f"{path} was written with other pre-training settings ({_differ(_same(meta.get('config', {})), _same(asdict(cfg)))}); "
+                         "use a new `ckpt` path to start over, or the same settings (only `steps` and `ckpt_every` may change)")
     G.load_state_dict({k[2:]: v for k, v in t.items() if k.startswith('G.')}); _load_opt(opt, t)
     return meta['step'], t['losses'].tolist(), meta.get('seconds', 0.0)
+
+def resume_checkpoint(path, G, opt, cfg):
+    "`load_checkpoint` from `path`, or from the previous checkpoint when `path` is missing or damaged (with a warning); `(0, [], 0.)` when there is none."
+    cands = [p for p in (Path(path), previous_checkpoint(path)) if p.exists()]
+    damaged = []
+    for p in cands:
+        try: load_tensors(p)
+        except ValueError as e: damaged.append(p); continue
+        if damaged: warnings.warn(f"the checkpoint {damaged[0]} is damaged; resuming from the previous one, {p}", stacklevel=2)
+        return load_checkpoint(p, G, opt, cfg)
+    if damaged: raise ValueError(f"the checkpoint(s) {', '.join(map(str, damaged))} are damaged and there is no earlier one; delete them to start pre-training over")
+    return 0, [], 0.0
 
 # %% ../nbs/09_pretrain.ipynb #efa8a762
 @dataclass
@@ -73,17 +96,34 @@ class PretrainConfig:
     ckpt_every: int = 100
     seed: int = 0
 
+def check_pretrain_config(cfg: PretrainConfig) -> PretrainConfig:
+    "Raise `ValueError` naming the first setting of `cfg` that cannot work, before any data is touched."
+    if not isinstance(cfg, PretrainConfig): raise ValueError(f"`cfg` must be a PretrainConfig, got {type(cfg).__name__}")
+    for k in ('steps', 'batch', 'width', 'depth', 'ckpt_every'): check_int(getattr(cfg, k), k, lo=1)
+    check_int(cfg.target_batch, 'target_batch', lo=1, allow_none=True)   # 0 would silently mean all
+    for k in ('net_seed', 'seed'): check_int(getattr(cfg, k), k)
+    check_number(cfg.lr, 'lr', 0, 1, lo_open=True); check_number(cfg.reg, 'reg', 0, 1)
+    check_number(cfg.ae_noise, 'ae_noise', 0); check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
+    check_choice(cfg.objective, 'objective', ('krr', 'ae')); check_choice(cfg.norm, 'norm', _NORMS); check_choice(cfg.init, 'init', _INITS)
+    return cfg
+
+def check_weights(G, name: str = 'G'):
+    "Raise `ValueError` when the translator `G` holds NaN or Inf weights (a damaged file), rather than let them surface later as a kernel that needs more ridge."
+    if bad := [n for n, p in G.named_parameters() if not torch.isfinite(p).all()]:
+        raise ValueError(f"`{name}` holds NaN or Inf weights ({', '.join(bad[:3])}); its file is damaged: train it again or load another")
+    return G
+
 def _step_gen(seed, i): return as_generator(seed * 1_000_003 + i)
 
 def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator | None = None, ckpt=None, cbs=None, device=None):
     "Pre-train a translator on cached `records` (from `load_cache`) of the pool (`x_pool`, `y_pool`). Resumes from `ckpt` when it exists."
-    cfg = cfg or PretrainConfig(); device = torch.device(device or default_device())
-    if cfg.objective not in ('krr', 'ae'): raise ValueError(f"`objective` must be 'krr' or 'ae', got {cfg.objective!r}")
+    cfg = check_pretrain_config(cfg or PretrainConfig()); device = torch.device(device or default_device())
+    check_images(x_pool, 'x_pool'); check_labels(y_pool, len(x_pool), 'y_pool')
     if not records: raise ValueError("`records` is empty: build a cache with build_cache and load it with load_cache")
-    G = (G or Translator(channels=x_pool.shape[1])).to(device).train()
+    G = check_weights(G or Translator(channels=x_pool.shape[1])).to(device).train()
     opt = torch.optim.Adam(G.parameters(), lr=cfg.lr)
     start, losses, done_s = 0, [], 0.0
-    if ckpt is not None and Path(ckpt).exists(): start, losses, done_s = load_checkpoint(ckpt, G, opt, cfg)
+    if ckpt is not None: start, losses, done_s = resume_checkpoint(ckpt, G, opt, cfg)
     x_pool, y_pool = x_pool.to(device), y_pool.to(device)
     world = torch.distributed.get_world_size() if torch.distributed.is_initialized() else 1
     rank = torch.distributed.get_rank() if world > 1 else 0
@@ -136,6 +176,7 @@ def heldout_loss(G, x_pool, y_pool, records, n_nets: int = 4, width: int = 128, 
     "Mean translation loss of `G` over `records` in `n_nets` fixed networks whose seeds training never draws (all targets)."
     device = torch.device(device or default_device())
     if not records: raise ValueError("`records` is empty: pass records from load_cache")
+    check_weights(G)
     G = G.to(device).eval(); x_pool, y_pool = x_pool.to(device), y_pool.to(device)
     nets = [random_net(net_seed + k, x_pool.shape[1], x_pool.shape[-1], width, depth, norm, init, device=device) for k in range(n_nets)]
     total = 0.
