@@ -15,7 +15,7 @@ from .krr import DistillConfig, distill_krr, centred_onehot
 from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'timeit', 'matmul_tflops', 'convnet_flops',
+__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'timeit', 'matmul_tflops', 'convnet_flops',
            'bench_nets', 'bench_layouts', 'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows',
            'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
            'engine_study_rows', 'plot_study', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
@@ -450,8 +450,25 @@ def save_results(out, what, rows, profile=None, cols=None, command=''):
     return out / f'{what}.md'
 
 from fastcore.script import call_parse, store_true
+from .core import console_errors, UsageError
+
+WHATS = ('nets', 'load', 'krr', 'ablation', 'cross_ipc', 'translators', 'rfad_sets', 'curves', 'study')
+
+def _ints(s, flag):
+    try: v = tuple(int(i) for i in str(s).split(','))
+    except ValueError: raise UsageError(f"{flag} takes comma-separated whole numbers like 1,10; got {s!r}") from None
+    if any(i < 1 for i in v): raise UsageError(f"{flag} takes positive whole numbers; got {s!r}")
+    return v
+
+def _json(s, flag, example):
+    if not s: return {}
+    try: v = json.loads(s)
+    except json.JSONDecodeError as e: raise UsageError(f"{flag} must be JSON like '{example}': {e}") from None
+    if not isinstance(v, dict): raise UsageError(f"{flag} must be a JSON object like '{example}'; got {s!r}")
+    return v
 
 @call_parse
+@console_errors
 def fsdd_bench(
     what: str = 'krr',  # nets, load, krr, ablation, cross_ipc, translators, rfad_sets, curves or study
     profile: str = 'cpu',  # cpu, cpu128, paper or smoke
@@ -475,13 +492,32 @@ def fsdd_bench(
     out: str = 'runs/bench',  # folder for the JSON and Markdown results
     device: str = None,  # cpu, cuda ... (default: the fastest available)
     root: str = None,  # data root (default: $FSDD_DATA)
+    debug: store_true = False,  # show the traceback of an error (or set FSDD_DEBUG=1)
 ):
     "Run a benchmark and save its results as JSON and Markdown."
     import sys
     cmd = 'fsdd_bench ' + ' '.join(sys.argv[1:])
-    p = get_profile(profile)
-    if datasets: p = replace(p, datasets=tuple(datasets.split(',')))
-    if ipcs: p = replace(p, ipcs=tuple(int(i) for i in ipcs.split(',')))
+    from fsdd_nb.cli import as_usage, check_folder
+    # every flag is checked before any work
+    if what not in WHATS: raise UsageError(f"--what must be one of {', '.join(WHATS)}; got {what!r}")
+    with as_usage(dict(profile='--profile', name='--profile')): p = get_profile(profile)
+    if datasets: p = replace(p, datasets=tuple(d for d in datasets.split(',') if d))
+    if ipcs: p = replace(p, ipcs=_ints(ipcs, '--ipcs'))
+    adapt, T = _ints(adapt_ipcs, '--adapt_ipcs'), _ints(steps, '--steps')
+    for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
+        if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
+    ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
+    pr = None if (what == 'study' and protocol == 'none') else protocol
+    if what in ('curves', 'study') and pr:
+        with as_usage(dict(protocol='--protocol')): get_protocol(pr, **ov.get(pr, {}))
+    if what == 'rfad_sets':
+        with as_usage(dict(protocol='--protocols')):
+            for name in protocols.split(','): get_protocol(name, **ov.get(name, {}))
+    if what == 'translators' and not cache: raise UsageError("--what translators needs --cache: the folder of a cache built by fsdd_pretrain (its --work folder + /cache)")
+    if what == 'rfad_sets' and not (rfad_sets and data): raise UsageError("--what rfad_sets needs --rfad_sets (the folder of RFAD's <ipc>/best.npz) and --data (the CIFAR-10 .npz)")
+    names = variants.split(',') if variants else list(STUDY_VARIANTS)
+    if bad := [v for v in names if v not in STUDY_VARIANTS]: raise UsageError(f"--variants names unknown settings {bad}; known: {list(STUDY_VARIANTS)}")
+    check_folder(out, '--out')
     if what == 'nets':
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
         rows = bench_nets(device=device); cols = None
@@ -490,13 +526,12 @@ def fsdd_bench(
         from fsdd_nb.cross_ipc import cross_ipc_study
         rows = []
         for d in p.datasets:
-            rows += cross_ipc_study(d, ipcs=tuple(int(i) for i in ipcs.split(',')) if ipcs else (1, 2, 5, 10), adapt_ipcs=tuple(int(i) for i in adapt_ipcs.split(',')),
+            rows += cross_ipc_study(d, ipcs=tuple(int(i) for i in ipcs.split(',')) if ipcs else (1, 2, 5, 10), adapt_ipcs=adapt,
                                     translator=translator, adapt_steps=p.adapt_steps, distill_steps=p.steps, distill_lr=p.lr, adapt_batch=p.adapt_batch,
                                     target_batch=p.adapt_target_batch, n_targets=p.n_targets, test_subset=p.test_subset, seed=p.seed, device=device, root=root, log=print)
             save_results(out, what, rows, p, command=cmd)
         cols = None
     elif what == 'translators':
-        if not cache: raise ValueError("`--cache` is required with --what translators: the folder of a cache built by fsdd_pretrain (its --work folder + /cache)")
         rows = translator_rows(cache, translators.split(','), root=root, device=device); cols = None
     elif what in ('krr', 'ablation'):
         rows = []
@@ -505,18 +540,11 @@ def fsdd_bench(
             save_results(out, what, rows, p, command=cmd)  # after each dataset, so a long run keeps what it has
         cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['size', 'seconds', 'networks', 'target_forwards', 'speedup_vs_baseline'])
     elif what == 'rfad_sets':
-        if not (rfad_sets and data): raise ValueError("--what rfad_sets needs `--rfad_sets` (the folder of RFAD's <ipc>/best.npz) and `--data` (the CIFAR-10 .npz)")
-        try: ov = json.loads(overrides) if overrides else {}
-        except json.JSONDecodeError as e: raise ValueError(f"`--overrides` must be JSON like '{{\"frepo\": {{\"dsa_draws\": 10}}}}': {e}") from None
         rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, device=device,
                              save=lambda r: save_results(out, what, r, None, command=cmd))
         cols = ['set', 'ipc', 'protocol', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'eval_s']
     elif what == 'study':
-        names = variants.split(',') if variants else list(STUDY_VARIANTS)
-        if bad := [v for v in names if v not in STUDY_VARIANTS]: raise ValueError(f"`--variants` names unknown settings {bad}; known: {list(STUDY_VARIANTS)}")
-        try: ov, b = json.loads(overrides) if overrides else {}, json.loads(base) if base else {}
-        except json.JSONDecodeError as e: raise ValueError(f"`--overrides` and `--base` must be JSON objects: {e}") from None
-        rows, pr = [], None if protocol == 'none' else protocol
+        rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             for ipc in (p.ipcs if ipcs else (1,)):
                 rows += engine_study_rows(d, ipc, {v: STUDY_VARIANTS[v] for v in names}, b, protocol=pr, eval_overrides=ov.get(pr),
@@ -524,11 +552,10 @@ def fsdd_bench(
                                           save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
         cols = None
     elif what == 'curves':
-        rows, ov = [], json.loads(overrides) if overrides else {}
+        rows = []
         for d in (p.datasets if datasets else ('mnist',)):
-            rows += curve_rows(d, p.ipcs if ipcs else (1, 10), tuple(int(s) for s in steps.split(',')), protocol=protocol, eval_overrides=ov.get(protocol),
+            rows += curve_rows(d, p.ipcs if ipcs else (1, 10), T, protocol=protocol, eval_overrides=ov.get(protocol),
                                test_subset=test_subset or None, n_targets=n_targets or None,
                                device=device, root=root, save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
         cols = ['dataset', 'ipc', 'method', 'steps', 'seconds', 'image_passes', 'acc', 'std']
-    else: raise ValueError(f"`what` must be nets, load, krr, ablation, cross_ipc, translators, rfad_sets or curves, got {what!r}")
     print(save_results(out, what, rows, p, cols, cmd).read_text())

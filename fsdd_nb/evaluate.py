@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, math, time, warnings
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import run_loop, check_images, check_labels, as_generator, default_device
+from .core import run_loop, check_images, check_labels, as_generator, default_device, resolve_device
 from .nets import ConvNet, init_net
 
 # %% auto #0
@@ -251,6 +251,9 @@ def preprocessing_mismatch(x_syn, x_test, shift: float = 0.25, ratio: float = 2.
 def check_eval_inputs(x_syn, y_syn, x_test=None, y_test=None, n_classes=None) -> int:
     "Validate a distilled set (and a test set, if given); returns the number of classes. `ValueError` names the argument and the fix."
     check_images(x_syn, 'x_syn')
+    if len(x_syn) == 0: raise ValueError("`x_syn` holds no images; distil a set first (or pass a non-empty one)")
+    if n_classes is not None and (isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2):
+        raise ValueError(f"`n_classes` must be a whole number of at least 2 (or None: from the labels), got {n_classes!r}")
     if not isinstance(y_syn, torch.Tensor): raise ValueError(f"`y_syn` must be a torch.Tensor (int (N,) class indices or float (N, C) soft labels), got {type(y_syn).__name__}")
     if y_syn.is_floating_point():
         if y_syn.ndim != 2: raise ValueError(f"`y_syn` is a float tensor of shape {tuple(y_syn.shape)}: soft labels must be (N, C); for class indices use y_syn.long()")
@@ -264,10 +267,12 @@ def check_eval_inputs(x_syn, y_syn, x_test=None, y_test=None, n_classes=None) ->
     C = y_syn.shape[1] if y_syn.is_floating_point() else None
     if n_classes is not None and C is not None and n_classes != C:
         raise ValueError(f"`n_classes`={n_classes} but `y_syn` has {C} columns; pass n_classes={C} or the labels of the right dataset")
-    C = int(n_classes or C or max(int(y_syn.max()), int(y_test.max()) if y_test is not None else 0) + 1)
+    C = int(n_classes or C or int(y_syn.max()) + 1)   # from the set alone: test labels never add classes
+    if C < 2: raise ValueError(f"the set has {C} class; a classifier needs at least 2 (every test image would be right)")
     if not y_syn.is_floating_point() and (int(y_syn.min()) < 0 or int(y_syn.max()) >= C):
         raise ValueError(f"`y_syn` has labels in [{int(y_syn.min())}, {int(y_syn.max())}] but `n_classes`={C}; labels must lie in [0, {C})")
-    if y_test is not None and (int(y_test.min()) < 0 or int(y_test.max()) >= C):
+    if y_test is not None and int(y_test.min()) < 0: raise ValueError(f"`y_test` has a negative label ({int(y_test.min())}); labels are class indices 0..C-1")
+    if y_test is not None and int(y_test.max()) >= C:
         raise ValueError(f"`y_test` has labels up to {int(y_test.max())} but the distilled set has {C} classes; evaluate on the dataset it was distilled from (or pass `n_classes`)")
     return C
 
@@ -347,7 +352,7 @@ class _Trainer:
         return self.net.eval()
 
 def _device(device, x):
-    if device is not None: return torch.device(device)
+    if device is not None: return resolve_device(device)
     return x.device if x.device.type != 'cpu' else default_device()
 
 def heldout_split(x_train, y_train, protocol='rfad', n_classes=None, seed: int = 0):
@@ -389,6 +394,9 @@ def test_accuracy(net: nn.Module, x_test, y_test, batch: int = 1024) -> float:
 def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None, seed: int = 0, device=None, cbs=None,
              flip: bool | None = None, n_nets: int | None = None, val=None) -> dict:
     "Train `n_nets` fresh networks of `protocol` on (`x_syn`, `y_syn`) and test on (`x_test`, `y_test`): mean, std, accs."
+    for v, name in ((n_nets, 'n_nets'), (seed, 'seed')):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
+            raise ValueError(f"`{name}` must be a whole number, got {v!r}")
     p = get_protocol(protocol, **({} if n_nets is None else dict(n_nets=n_nets)))
     C = check_eval_inputs(x_syn, y_syn, x_test, y_test, n_classes)
     p = resolve_protocol(p, len(x_syn), C)
