@@ -268,7 +268,9 @@ def png_size(png: bytes) -> tuple:
     "(width, height) of a PNG, from its header."
     return int.from_bytes(png[16:20], 'big'), int.from_bytes(png[20:24], 'big')
 
-# %% ../nbs/15_panel.ipynb #d9629506
+# %% ../nbs/15_panel.ipynb #e264cefc
+_TABLE_CSS = '<style>.fsdd-table th, .fsdd-table td {padding: 2px 12px} .fsdd-table tr {border-bottom: 1px solid #ddd}</style>'
+
 def results_html(rows, note: str = '') -> str:
     "An HTML table of `run_main_job`'s rows (method, acc, std, seconds, networks, image_passes); FSDD in bold."
     if not rows: return ''
@@ -277,7 +279,7 @@ def results_html(rows, note: str = '') -> str:
     body = ''.join(
         f"<tr{bold(r)}><td style='text-align:left'>{html.escape(str(r['method']))}</td>"
         f"<td>{r['acc']:.1f}</td><td>{r['std']:.1f}</td><td>{r['seconds']:.1f}</td><td>{r['networks']:,}</td><td>{r['image_passes']:,}</td></tr>" for r in rows)
-    return (f'<table class="fsdd-table" style="border-collapse:collapse;text-align:right">{head}{body}</table>'
+    return (f'{_TABLE_CSS}<table class="fsdd-table" style="border-collapse:collapse;text-align:right">{head}{body}</table>'
             + (f'<div style="color:#555;font-size:90%">{note}</div>' if note else ''))
 
 def cross_table_html(rows) -> str:
@@ -287,7 +289,7 @@ def cross_table_html(rows) -> str:
     acc = {(r['ipc'], r['curve']): r['acc'] for r in rows}; seen = {r['ipc'] for r in rows if r['seen']}
     head = '<tr><th>IPC</th>' + ''.join(f'<th>{html.escape(c)}</th>' for c in curves) + '</tr>'
     body = ''.join(f"<tr><td>{i}{'*' if i in seen else ''}</td>" + ''.join(f"<td>{acc[(i, c)]:.1f}</td>" if (i, c) in acc else '<td></td>' for c in curves) + '</tr>' for i in ipcs)
-    return (f'<table class="fsdd-table" style="border-collapse:collapse;text-align:right">{head}{body}</table>'
+    return (f'{_TABLE_CSS}<table class="fsdd-table" style="border-collapse:collapse;text-align:right">{head}{body}</table>'
             '<div style="color:#555;font-size:90%">accuracy (%); * an IPC the general translator was adapted on</div>')
 
 # %% ../nbs/15_panel.ipynb #13e7592b
@@ -308,6 +310,7 @@ class DistillPanel:
         from fsdd_nb.translator import shipped_translators
         from fsdd_nb.evaluate import PROTOCOLS
         self._lock, self._stop, self._thread, self.running, self.runs = threading.Lock(), threading.Event(), None, False, 0
+        self.press_threads = []
         self.result, self.rows, self.cross_rows, self.error, self.error_traceback, self.files, self.last_settings = None, [], [], None, None, None, None
         self.progress, self._tiles, self._scale, self._classes, self._last_draw, self._drawn = None, {}, 0., [], 0., {}
         self._tmp = tempfile.mkdtemp(prefix='fsdd_panel_'); weakref.finalize(self, shutil.rmtree, self._tmp, True)
@@ -332,7 +335,7 @@ class DistillPanel:
         # evaluation
         self.protocol = self._tag(W.Dropdown(options=list(PROTOCOLS), value=protocol, description='protocol', layout=W.Layout(width='200px'), **_ST), 'fsdd-protocol')
         self.eval_length = T(eval_length, 'train for', '170px', 'preset', 'fsdd-eval-length')
-        self.eval_unit = W.HTML()
+        self.eval_unit = W.HTML(layout=W.Layout(margin='0 16px 0 4px'))
         self.n_nets = T(n_nets, 'networks', '120px', '2', 'fsdd-nets')
         self.references = self._tag(W.Checkbox(value=references, description='1 Net, Baseline, random real', indent=False, layout=W.Layout(width='230px')), 'fsdd-refs')
         self.judge = self._tag(W.Dropdown(options=[('KRR on random networks', 'krr'), ('train networks', 'train')], value=judge, description='judge', layout=W.Layout(width='260px'), **_ST), 'fsdd-judge')
@@ -466,6 +469,7 @@ def _span(color, text): return f'<span style="color:{color}">{text}</span>'
 @patch
 def start(self: DistillPanel) -> bool:
     "What Distil does: read the settings and start one run in the panel's worker thread. False (nothing started) while a run goes or when a setting is bad."
+    self.press_threads = self.press_threads[-49:] + [threading.current_thread().name]   # which thread the front end's press came on
     with self._lock:
         if self.running:
             self.message.value = _span('#8a6d00', 'a run is going: this press was ignored; press Stop to end it first')
