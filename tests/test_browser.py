@@ -216,6 +216,8 @@ def _drive(P, page, url, token, subshells, name):
     step = lambda s: int(s.split('step ')[1].split(' /')[0])
     assert step(s2) > step(s1) and c2 > c1, (s1, s2, c1, c2)
     assert 'since the start' in s2 and 'left' in s2 and '(stage 1 of' in P.text('.fsdd-stage'), s2
+    t = time.time(); busy = P.kernel('print(panel.running)').strip()   # the run is in the panel's thread: the kernel still runs code
+    assert busy == 'True' and time.time() - t < 15, (busy, time.time() - t)
 
     # Stop ends it within seconds and leaves the panel usable
     t = time.time(); page.locator('.fsdd-stop').first.click()
