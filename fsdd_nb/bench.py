@@ -15,9 +15,9 @@ from .krr import DistillConfig, distill_krr, centred_onehot
 from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'timeit', 'matmul_tflops', 'convnet_flops',
-           'bench_nets', 'bench_layouts', 'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows',
-           'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
+__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'timeit', 'matmul_tflops',
+           'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_load', 'BenchProfile', 'get_profile', 'prepare',
+           'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
            'engine_study_rows', 'plot_study', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
@@ -75,7 +75,7 @@ def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance')):
                 else:
                     xi = x.requires_grad_(kind == 'input grad')
                     def f(): net(xi).sum().backward()
-                s = timeit(f, device, reps=reps); mult = 1 if kind == 'forward' else 3   # a backward pass costs about two forwards
+                s = timeit(f, device, reps=reps); mult = {'forward': 1, 'input grad': 2, 'param grad': 3}[kind]   # backward: ~1 forward per gradient kind
                 fr = n * mult * convnet_flops(width=width) / s / 1e12 / peak
                 rows.append(dict(norm=norm, layout=layout, pass_=kind, images=n, ms_per_image=round(1000 * s / n, 3), fraction_of_matmul=round(fr, 3)))
     return rows
@@ -249,6 +249,10 @@ ENGINE_VARIANTS = {
     '1 Net, theta instance norm + default init': dict(norm='instance', init='default'),
     'Baseline': dict(baseline=True),
 }
+MORE_VARIANTS = {   # for `fsdd_bench --what curves --variants`
+    'R = 10 networks': dict(n_nets=10),
+    'Baseline, 2048 targets a step': dict(baseline=True, target_batch=2048),
+}
 
 def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None, protocol='rfad_fast', n_targets=10_000, lr=0.003,
                width=128, target_batch=256, eval_overrides=None, test_subset=None, seed: int = 0, device=None, root=None, log=print, save=None):
@@ -283,7 +287,7 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
             for st in sorted(res.snapshots):
                 sn = res.snapshots[st]; r = judge(sn['x_syn'][0], sn['y_syn'][0])
                 add(ipc=ipc, method=v, steps=st, seconds=round(sn['seconds'], 1), image_passes=sn['target_forwards'] + sn['syn_forwards'],
-                    networks=len(res.net_seeds) * st // T if base else 1, loss=round(res.losses[st - 1], 4), acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+                    networks=-(-st * len(res.net_seeds) // T), loss=round(res.losses[st - 1], 4), acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
     return rows
 
 def plot_curves(rows, x='seconds', log_x=True):
@@ -485,7 +489,7 @@ def fsdd_bench(
     overrides: str = None,  # rfad_sets: JSON {protocol: {field: value}}, e.g. '{"frepo": {"dsa_draws": 10}}'
     steps: str = '10,30,100,300,1000',  # curves: the T at which each method is judged
     protocol: str = 'rfad_fast',  # curves, study: the evaluation protocol (study: 'none' judges by KRR only)
-    variants: str = None,  # study: comma-separated names of STUDY_VARIANTS (default: all)
+    variants: str = None,  # study: comma-separated names of STUDY_VARIANTS (default: all); curves: of ENGINE_VARIANTS and MORE_VARIANTS
     base: str = None,  # study: JSON changes to STUDY_BASE, e.g. '{"steps": 1000}'
     test_subset: int = 2000,  # curves: class-balanced test images (0: all)
     n_targets: int = 10000,  # curves: class-balanced real targets (0: the whole training set)
@@ -515,8 +519,9 @@ def fsdd_bench(
             for name in protocols.split(','): get_protocol(name, **ov.get(name, {}))
     if what == 'translators' and not cache: raise UsageError("--what translators needs --cache: the folder of a cache built by fsdd_pretrain (its --work folder + /cache)")
     if what == 'rfad_sets' and not (rfad_sets and data): raise UsageError("--what rfad_sets needs --rfad_sets (the folder of RFAD's <ipc>/best.npz) and --data (the CIFAR-10 .npz)")
-    names = variants.split(',') if variants else list(STUDY_VARIANTS)
-    if bad := [v for v in names if v not in STUDY_VARIANTS]: raise UsageError(f"--variants names unknown settings {bad}; known: {list(STUDY_VARIANTS)}")
+    known = {**ENGINE_VARIANTS, **MORE_VARIANTS} if what == 'curves' else STUDY_VARIANTS
+    names = variants.split(',') if variants else list(ENGINE_VARIANTS if what == 'curves' else STUDY_VARIANTS)
+    if bad := [v for v in names if v not in known]: raise UsageError(f"--variants names unknown settings {bad}; known: {list(known)}")
     check_folder(out, '--out')
     if what == 'nets':
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
@@ -554,7 +559,7 @@ def fsdd_bench(
     elif what == 'curves':
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
-            rows += curve_rows(d, p.ipcs if ipcs else (1, 10), T, protocol=protocol, eval_overrides=ov.get(protocol),
+            rows += curve_rows(d, p.ipcs if ipcs else (1, 10), T, {v: known[v] for v in names}, protocol=protocol, eval_overrides=ov.get(protocol),
                                test_subset=test_subset or None, n_targets=n_targets or None,
                                device=device, root=root, save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
         cols = ['dataset', 'ipc', 'method', 'steps', 'seconds', 'image_passes', 'acc', 'std']
