@@ -15,10 +15,12 @@ from .krr import DistillConfig, distill_krr, centred_onehot
 from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'timeit', 'matmul_tflops',
-           'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_load', 'BenchProfile', 'get_profile', 'prepare',
-           'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
-           'engine_study_rows', 'plot_study', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench']
+__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
+           'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_pretrain_step', 'bench_threads',
+           'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows', 'markdown_table', 'ablation_rows',
+           'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows', 'plot_study',
+           'speedup_rows', 'speedup_summary', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench',
+           'pack_npz', 'plan_gpu_run', 'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -58,8 +60,8 @@ def bench_nets(Rs=(1, 8), n=256, width=128, modes=('loop', 'grouped', 'vmap'), d
     return rows
 
 # %% ../nbs/13_bench.ipynb #367ada82
-def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance')):
-    "One ConvNet-3 (32 px, RGB) in NCHW and in channels-last: forward (256 images), input gradient (10, distillation), parameter gradient (100, evaluation)."
+def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance'), translator_width=32):
+    "One ConvNet-3 (32 px, RGB) in NCHW and in channels-last: forward (256 images), input gradient (10, distillation), parameter gradient (100, evaluation); the translator's forward and backward pass (140 images)."
     from fsdd_nb.nets import ConvNet
     device = device or default_device(); peak = matmul_tflops(device=device); rows = []
     for norm in norms:
@@ -78,7 +80,77 @@ def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance')):
                 s = timeit(f, device, reps=reps); mult = {'forward': 1, 'input grad': 2, 'param grad': 3}[kind]   # backward: ~1 forward per gradient kind
                 fr = n * mult * convnet_flops(width=width) / s / 1e12 / peak
                 rows.append(dict(norm=norm, layout=layout, pass_=kind, images=n, ms_per_image=round(1000 * s / n, 3), fraction_of_matmul=round(fr, 3)))
+    if translator_width:
+        from fsdd_nb.translator import Translator, TranslatorConfig
+        from torch.utils.flop_counter import FlopCounterMode
+        x = torch.randn(140, 3, 32, 32, device=device)
+        for layout in ('nchw', 'channels_last'):
+            G = Translator(TranslatorConfig(width=translator_width)).to(device).train(); G.channels_last = layout == 'channels_last'
+            G.to(memory_format=torch.channels_last if G.channels_last else torch.contiguous_format)
+            with FlopCounterMode(display=False) as fc: G(x).square().mean().backward()
+            s = timeit(lambda: G(x).square().mean().backward(), device, reps=reps)
+            rows.append(dict(norm='translator', layout=layout, pass_='forward + backward', images=len(x), ms_per_image=round(1000 * s / len(x), 3),
+                             fraction_of_matmul=round(fc.get_total_flops() / s / 1e12 / peak, 3)))
     return rows
+
+# %% ../nbs/13_bench.ipynb #83d8fc90
+def bench_pretrain_step(batch=4, n_syn=35, target_batch=256, width=64, norm='none', init='rfad', translator_width=32, device=None, reps=3):
+    "Seconds of each part of one pre-training step of `batch` samples (`n_syn` cached images, `target_batch` targets each), and its share."
+    from fsdd_nb.translator import Translator, TranslatorConfig
+    from fsdd_nb.krr import encode, krr_solve, krr_predict
+    device = device or default_device()
+    G = Translator(TranslatorConfig(channels=3, width=translator_width)).to(device).train()
+    nets = [random_net(1_000_000 + b, 3, 32, width, 3, norm, init, device=device) for b in range(batch)]
+    xs = torch.randn(batch * n_syn, 3, 32, 32, device=device); xt = torch.randn(target_batch, 3, 32, 32, device=device)
+    ys = torch.randn(n_syn, 10, device=device)
+    f_t = encode(nets[0], xt); f_s = nets[0].features(xs[:n_syn])
+    def part_translator(): G(xs).square().mean().backward()
+    def part_targets():
+        for n in nets: encode(n, xt)
+    def part_syn():
+        for b, n in enumerate(nets): n.features(xs[b * n_syn:(b + 1) * n_syn].requires_grad_(True)).square().mean().backward()
+    def part_solve():
+        for _ in nets:
+            fs = f_s.detach().requires_grad_(True)
+            krr_predict(f_t, fs, krr_solve(fs, ys, 1e-6)).square().mean().backward()
+    parts = dict(translator=part_translator, targets=part_targets, synthetic_set=part_syn, solve=part_solve)
+    secs = {k: timeit(f, device, reps=reps) for k, f in parts.items()}
+    total = sum(secs.values())
+    return [dict(part=k, seconds=round(s, 4), share=round(s / total, 3), batch=batch, n_syn=n_syn, target_batch=target_batch, width=width,
+                 translator_width=translator_width, translator_params=G.n_params()) for k, s in secs.items()]
+
+
+# %% ../nbs/13_bench.ipynb #6694baa7
+_THREADS_WORK = """
+import sys, json, torch
+from fsdd_nb.nets import ConvNet
+from fsdd_nb.bench import timeit
+s, w, norm, reps = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
+c = 1 if s < 32 else 3
+net = ConvNet(c, 10, w, 3, norm).requires_grad_(False)
+xt, xs = torch.randn(512, c, s, s), torch.randn(100, c, s, s)
+def f():
+    with torch.no_grad(): net.features(xt)
+    net.features(xs.requires_grad_(True)).square().sum().backward()
+print(json.dumps(dict(seconds=timeit(f, 'cpu', reps=reps), threads=torch.get_num_threads())))
+"""
+
+def bench_threads(policies=('ACTIVE', 'PASSIVE'), threads=None, work=((8, 64, 'instance'), (32, 128, 'none')), reps=5):
+    "Seconds of a pass per (image size, width, norm) of `work`, per OpenMP wait policy and thread count (default: 1 and one per core), each in a fresh process."
+    import subprocess, sys
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()
+    rows = []
+    for s, w, norm in work:
+        for pol in policies:
+            for t in (threads or sorted({1, cores})):
+                env = {**os.environ, 'OMP_WAIT_POLICY': pol, 'OMP_NUM_THREADS': str(t)}
+                p = subprocess.run([sys.executable, '-c', _THREADS_WORK, str(s), str(w), norm, str(reps)], env=env, capture_output=True, text=True)
+                if p.returncode: raise RuntimeError(f"the timing process failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}")
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                rows.append(dict(image_size=s, width=w, norm=norm, wait_policy=pol, threads=r['threads'], seconds=round(r['seconds'], 4),
+                                 load_1min=round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') else None, cores=cores))
+    return rows
+
 
 # %% ../nbs/13_bench.ipynb #2d59eab1
 def bench_load(name='imagenette', size=32, root=None):
@@ -402,6 +474,92 @@ def plot_study(rows, acc='krr_acc'):
     return fig.update_layout(title=f"{ds['dataset']}, IPC {ds['ipc']}: one change at a time", xaxis_title=f'{acc} (%)',
                              yaxis=dict(autorange='reversed'), height=h, width=760, margin=dict(l=10, t=60))
 
+# %% ../nbs/13_bench.ipynb #f80df348
+def _fsdd_label(tr, S):
+    if tr == 'random': return f'w/o Pre-Train (S={S})'
+    return f'w/o Ada ({Path(str(tr)).stem})' if S == 0 else f'w Ada ({Path(str(tr)).stem}, S={S})'
+
+def speedup_rows(name, ipcs=(1, 10), translators=('imagenette32',), steps=(10, 30, 100, 300), adapt_steps=(0, 50), protocol='rfad_fast',
+                 eval_overrides=None, n_targets=None, test_subset=2000, baseline_target_batch=256, distill_steps=None, distill_lr=None,
+                 adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, seed: int = 0, device=None, root=None, log=print, save=None):
+    """Accuracy against seconds and image passes: the Baseline and 1 Net at each T of `steps`, and FSDD with each translator
+    without adaptation and after each S of `adapt_steps` (`'random'`: the untrained translator, `w/o Pre-Train`)."""
+    from fsdd_nb.fsdd import distill_few_shot, resolve_translator, _theta, FewShotConfig
+    from fsdd_nb.data import Dataset
+    device = device or default_device()
+    if not translators: raise ValueError("`translators` is empty: name at least one (a shipped name, a .safetensors path or 'random')")
+    recs = {tr: resolve_translator(tr)[1] for tr in translators}   # a missing translator fails before any work
+    ds = load_dataset(name, root=root)
+    proto = protocol_for(protocol, ds.name, **(eval_overrides or {}))
+    g = as_generator(seed)
+    ti = balanced_subset(ds.y_train, n_targets, ds.n_classes, generator=g) if n_targets else torch.arange(len(ds.y_train))
+    vi = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=g) if test_subset else torch.arange(len(ds.y_test))
+    sub = Dataset(ds.name, ds.x_train[ti], ds.y_train[ti], ds.x_test[vi], ds.y_test[vi], list(ds.classes), ds.flip)
+    pre = Preprocess.fit(sub.x_train)                     # what distill_few_shot fits on the same images
+    x, y, xte, yte = pre(sub.x_train), sub.y_train, pre(sub.x_test), sub.y_test
+    val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto.early_stopping else None
+    def judge(a, b):
+        r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
+        return dict(acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+    rows = []
+    def add(**r):
+        rows.append(dict(dataset=ds.name, **r)); log(rows[-1])
+        if save: save(rows)
+    ref = next((r for r in recs.values() if r), {})   # the untrained translator borrows theta, T and lr from the first pre-trained one
+    th_of = lambda tr: _theta(recs[tr] or ref, FewShotConfig())
+    T_use = distill_steps or (recs[translators[0]] or ref).get('cache', {}).get('steps', 100)
+    lr_use = distill_lr or (recs[translators[0]] or ref).get('cache', {}).get('lr', 0.003)
+    thetas = {}
+    for tr in translators:   # one Baseline and one 1-Net curve per theta family
+        th = th_of(tr); thetas.setdefault(json.dumps(th, sort_keys=True), th)
+    for ipc in ipcs:
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(seed + ipc))   # distill_in_theta's start too
+        add(ipc=ipc, method='random real', theta='', steps=0, adapt_steps=0, seconds=0., image_passes=0, networks=0, **judge(x0, y0))
+        for key, th in thetas.items():
+            T = max(steps); fam = f"w{th['width']} {th['norm']}/{th['init']}"
+            for method, kw in (('Baseline', dict(n_nets=T, target_batch=baseline_target_batch)), ('1 Net', {})):
+                if method == 'Baseline' and not pretrain_baseline: continue
+                cfg = DistillConfig(steps=T, lr=lr_use, theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'],
+                                    seed=seed, snapshot_at=tuple(steps), **kw)
+                res = distill_krr(x, y, x0, y0, cfg, device=device, n_classes=ds.n_classes)
+                for st in sorted(res.snapshots):
+                    sn = res.snapshots[st]
+                    add(ipc=ipc, method=method, theta=fam, steps=st, adapt_steps=0, seconds=round(sn['seconds'], 1),
+                        image_passes=sn['target_forwards'] + sn['syn_forwards'], networks=-(-st * len(res.net_seeds) // T),
+                        **judge(sn['x_syn'][0], sn['y_syn'][0]))
+        for tr in translators:
+            th = th_of(tr); fam = f"w{th['width']} {th['norm']}/{th['init']}"
+            for S in (adapt_steps if tr != 'random' else [s for s in adapt_steps if s > 0]):
+                t = time.perf_counter()
+                dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=S, distill_steps=T_use, distill_lr=lr_use, theta=th,
+                                      adapt_batch=adapt_batch, target_batch=adapt_target_batch, seed=seed, device=device)
+                secs = time.perf_counter() - t - dd.timings.get('prepare', 0)
+                add(ipc=ipc, method=_fsdd_label(tr, S), theta=fam, steps=dd.config['adapt']['distill_steps'], adapt_steps=S, seconds=round(secs, 1),
+                    image_passes=dd.extra['target_forwards'] + dd.extra['syn_forwards'], networks=dd.extra['networks'], **judge(dd.x, dd.y))
+    return rows
+
+def speedup_summary(rows):
+    """One row per FSDD point: its accuracy, the best 1 Net at the same T, and the Baseline's time (and passes) to first reach
+    that accuracy divided by FSDD's ('>' when the Baseline never reaches it: a lower bound, its whole budget over FSDD's)."""
+    out = []
+    for r in rows:
+        if not r['method'].startswith('w'): continue
+        same = lambda m: sorted((b for b in rows if b['method'] == m and b['dataset'] == r['dataset'] and b['ipc'] == r['ipc'] and b['theta'] == r['theta']),
+                                key=lambda b: b['seconds'])
+        base, one = same('Baseline'), same('1 Net')
+        rand = next((b['acc'] for b in rows if b['method'] == 'random real' and b['dataset'] == r['dataset'] and b['ipc'] == r['ipc']), None)
+        hit = next((b for b in base if b['acc'] >= r['acc']), None)
+        s = dict(dataset=r['dataset'], ipc=r['ipc'], method=r['method'], acc=r['acc'], seconds=r['seconds'], random_real=rand,
+                 beats_random_real=rand is not None and r['acc'] > rand, one_net=next((b['acc'] for b in one if b['steps'] == r['steps']), None))
+        if base:
+            if hit: s.update(baseline_reaches_at_s=hit['seconds'], speedup=f"{hit['seconds'] / max(r['seconds'], 1e-9):.1f}x",
+                             passes_ratio=f"{hit['image_passes'] / max(r['image_passes'], 1):.1f}x")
+            else: s.update(baseline_reaches_at_s=None, speedup=f">{base[-1]['seconds'] / max(r['seconds'], 1e-9):.1f}x",
+                           passes_ratio=f">{base[-1]['image_passes'] / max(r['image_passes'], 1):.1f}x")
+        out.append(s)
+    return out
+
+
 # %% ../nbs/13_bench.ipynb #f4b83b3b
 def load_rfad_set(path):
     "RFAD's distilled set from its `best.npz` (read without pickle): float images (N, C, H, W) and labels (N, C)."
@@ -413,14 +571,15 @@ def load_rfad_set(path):
         return torch.from_numpy(z['images']).float(), torch.from_numpy(z['labels']).float()
 
 def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fast', 'frepo'), ipcs=(1, 10), overrides=None,
-                  random_real=True, device=None, seed: int = 0, log=print, save=None):
-    "Accuracy of RFAD's sets (`sets_dir/<ipc>/best.npz`) and of random real images, on CIFAR-10's validation split, per protocol."
+                  random_real=True, test_subset=None, device=None, seed: int = 0, log=print, save=None):
+    "Accuracy of RFAD's sets (`sets_dir/<ipc>/best.npz`) and of random real images, on CIFAR-10's validation split (or `test_subset` class-balanced images of it), per protocol."
     device = device or default_device(); overrides = overrides or {}
     for name in protocols: get_protocol(name, **overrides.get(name, {}))   # a bad name or field fails before any work
     sets = {ipc: load_rfad_set(Path(sets_dir) / str(ipc) / 'best.npz') for ipc in ipcs}
     ds = load_dataset(data)
     pre = Preprocess.rfad(torch.cat([ds.x_train, ds.x_test]))            # RFAD's space: all 50,000 training images
     x, y, xte, yte = pre(ds.x_train), ds.y_train, pre(ds.x_test), ds.y_test
+    if test_subset: vi = balanced_subset(yte, test_subset, ds.n_classes, generator=as_generator(seed)); xte, yte = xte[vi], yte[vi]
     rows = []
     for ipc in ipcs:
         xs, ys = sets[ipc]
@@ -434,7 +593,7 @@ def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fas
                 r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
                 rows.append(dict(set=method, ipc=ipc, protocol=name, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2), n_nets=len(r['accs']),
                                  lr=r['protocol']['lr'], label_scale=r['protocol']['label_scale'], steps=r.get('early_stopping'), eval_s=round(r['seconds'], 1),
-                                 overrides=overrides.get(name, {})))
+                                 n_test=len(yte), width=r['protocol']['width'], overrides=overrides.get(name, {})))
                 log(rows[-1])
                 if save: save(rows)
     return rows
@@ -453,15 +612,17 @@ def save_results(out, what, rows, profile=None, cols=None, command=''):
     (out / f'{what}.md').write_text(f"<!-- {command} ({meta['machine']['name']}, {meta['date']}) -->\n" + markdown_table(rows, cols))
     return out / f'{what}.md'
 
-from fastcore.script import call_parse, store_true
+try: from fastcore.script import call_parse, store_true
+except ImportError:   # the compute functions above import without fastcore (a bare GPU machine); only the console command needs it
+    call_parse, store_true = (lambda f: f), bool
 from .core import console_errors, UsageError
 
-WHATS = ('nets', 'load', 'krr', 'ablation', 'cross_ipc', 'translators', 'rfad_sets', 'curves', 'study')
+WHATS = ('nets', 'threads', 'load', 'krr', 'ablation', 'cross_ipc', 'translators', 'rfad_sets', 'curves', 'study', 'speedup')
 
-def _ints(s, flag):
+def _ints(s, flag, lo=1):
     try: v = tuple(int(i) for i in str(s).split(','))
     except ValueError: raise UsageError(f"{flag} takes comma-separated whole numbers like 1,10; got {s!r}") from None
-    if any(i < 1 for i in v): raise UsageError(f"{flag} takes positive whole numbers; got {s!r}")
+    if any(i < lo for i in v): raise UsageError(f"{flag} takes {'positive' if lo == 1 else f'>= {lo}'} whole numbers; got {s!r}")
     return v
 
 def _json(s, flag, example):
@@ -474,24 +635,25 @@ def _json(s, flag, example):
 @call_parse
 @console_errors
 def fsdd_bench(
-    what: str = 'krr',  # nets, load, krr, ablation, cross_ipc, translators, rfad_sets, curves or study
+    what: str = 'krr',  # nets, threads, load, krr, ablation, cross_ipc, translators, rfad_sets, curves, study or speedup
     profile: str = 'cpu',  # cpu, cpu128, paper or smoke
     datasets: str = None,  # comma-separated dataset names (default: the profile's)
     ipcs: str = None,  # comma-separated IPCs (default: the profile's)
     translator: str = 'imagenette32',  # ablation: the pre-trained translator
     ae_translator: str = None,  # ablation: a translator pre-trained as an auto-encoder (the 'w AE' row)
     cache: str = None,  # translators: the cache folder to score on
-    translators: str = 'imagenette32',  # translators: comma-separated names or paths
+    translators: str = 'imagenette32',  # translators, speedup: comma-separated names or paths (speedup: 'random' adds w/o Pre-Train)
+    adapt_steps: str = '0,50',  # speedup: the adaptation lengths S of FSDD (0: w/o Ada)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
     data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test)
     protocols: str = 'rfad_fast,soft_fast,hard_fast,frepo',  # rfad_sets: comma-separated protocol presets
     overrides: str = None,  # rfad_sets: JSON {protocol: {field: value}}, e.g. '{"frepo": {"dsa_draws": 10}}'
-    steps: str = '10,30,100,300,1000',  # curves: the T at which each method is judged
-    protocol: str = 'rfad_fast',  # curves, study: the evaluation protocol (study: 'none' judges by KRR only)
+    steps: str = '10,30,100,300,1000',  # curves, speedup: the T at which the Baseline and 1 Net are judged
+    protocol: str = 'rfad_fast',  # curves, study, speedup: the evaluation protocol (study: 'none' judges by KRR only)
     variants: str = None,  # study: comma-separated names of STUDY_VARIANTS (default: all); curves: of ENGINE_VARIANTS and MORE_VARIANTS
     base: str = None,  # study: JSON changes to STUDY_BASE, e.g. '{"steps": 1000}'
-    test_subset: int = 2000,  # curves: class-balanced test images (0: all)
+    test_subset: int = None,  # curves, study, rfad_sets: class-balanced test images (0: all; default 2000 for curves and study, all for rfad_sets)
     n_targets: int = 10000,  # curves: class-balanced real targets (0: the whole training set)
     out: str = 'runs/bench',  # folder for the JSON and Markdown results
     device: str = None,  # cpu, cuda ... (default: the fastest available)
@@ -507,12 +669,13 @@ def fsdd_bench(
     with as_usage(dict(profile='--profile', name='--profile')): p = get_profile(profile)
     if datasets: p = replace(p, datasets=tuple(d for d in datasets.split(',') if d))
     if ipcs: p = replace(p, ipcs=_ints(ipcs, '--ipcs'))
-    adapt, T = _ints(adapt_ipcs, '--adapt_ipcs'), _ints(steps, '--steps')
+    adapt, T, S = _ints(adapt_ipcs, '--adapt_ipcs'), _ints(steps, '--steps'), _ints(adapt_steps, '--adapt_steps', lo=0)
+    if test_subset is None: test_subset = 0 if what == 'rfad_sets' else 2000
     for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
         if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
     ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
     pr = None if (what == 'study' and protocol == 'none') else protocol
-    if what in ('curves', 'study') and pr:
+    if what in ('curves', 'study', 'speedup') and pr:
         with as_usage(dict(protocol='--protocol')): get_protocol(pr, **ov.get(pr, {}))
     if what == 'rfad_sets':
         with as_usage(dict(protocol='--protocols')):
@@ -522,11 +685,18 @@ def fsdd_bench(
     known = {**ENGINE_VARIANTS, **MORE_VARIANTS} if what == 'curves' else STUDY_VARIANTS
     names = variants.split(',') if variants else list(ENGINE_VARIANTS if what == 'curves' else STUDY_VARIANTS)
     if bad := [v for v in names if v not in known]: raise UsageError(f"--variants names unknown settings {bad}; known: {list(known)}")
+    if what == 'speedup':
+        from fsdd_nb.fsdd import resolve_translator
+        for tr in translators.split(','):
+            try: resolve_translator(tr)
+            except (ValueError, FileNotFoundError) as e: raise UsageError(f"--translators: {e}") from None
     check_folder(out, '--out')
     if what == 'nets':
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
+        print(Path(save_results(out, 'pretrain_step', bench_pretrain_step(device=device), p, command=cmd)).read_text())
         rows = bench_nets(device=device); cols = None
     elif what == 'load': rows = [bench_load(root=root)]; cols = None
+    elif what == 'threads': rows = bench_threads(); cols = None
     elif what == 'cross_ipc':
         from fsdd_nb.cross_ipc import cross_ipc_study
         rows = []
@@ -545,9 +715,9 @@ def fsdd_bench(
             save_results(out, what, rows, p, command=cmd)  # after each dataset, so a long run keeps what it has
         cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['size', 'seconds', 'networks', 'target_forwards', 'speedup_vs_baseline'])
     elif what == 'rfad_sets':
-        rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, device=device,
+        rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, test_subset=test_subset or None, device=device,
                              save=lambda r: save_results(out, what, r, None, command=cmd))
-        cols = ['set', 'ipc', 'protocol', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'eval_s']
+        cols = ['set', 'ipc', 'protocol', 'width', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'n_test', 'eval_s']
     elif what == 'study':
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
@@ -563,4 +733,97 @@ def fsdd_bench(
                                test_subset=test_subset or None, n_targets=n_targets or None,
                                device=device, root=root, save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
         cols = ['dataset', 'ipc', 'method', 'steps', 'seconds', 'image_passes', 'acc', 'std']
+    elif what == 'speedup':
+        rows = []
+        for d in (p.datasets if datasets else ('mnist',)):
+            rows += speedup_rows(d, p.ipcs if ipcs else (1, 10), tuple(translators.split(',')), T, S, protocol=protocol, eval_overrides=ov.get(protocol),
+                                 n_targets=n_targets or None, test_subset=test_subset or None, device=device, root=root,
+                                 save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
+            print(save_results(out, 'speedup_summary', speedup_summary(rows), None, command=cmd).read_text())
+        cols = ['dataset', 'ipc', 'method', 'theta', 'steps', 'adapt_steps', 'seconds', 'image_passes', 'networks', 'acc', 'std']
     print(save_results(out, what, rows, p, cols, cmd).read_text())
+
+# %% ../nbs/13_bench.ipynb #774b7afb
+def pack_npz(name, path, size: int | None = None, n_train: int | None = None, n_test: int | None = None, root=None, seed: int = 0):
+    "Write dataset `name` (at `size` px, `n_train` / `n_test` class-balanced images) as a compressed uint8 .npz that `load_dataset` reads."
+    import numpy as np
+    path = Path(path)
+    if path.suffix != '.npz': raise ValueError(f"`path` must end in .npz, got {str(path)!r}")
+    ds = load_dataset(name, root=root, size=size); g = as_generator(seed)
+    ti = balanced_subset(ds.y_train, n_train, ds.n_classes, generator=g) if n_train else torch.arange(len(ds.y_train))
+    vi = balanced_subset(ds.y_test, n_test, ds.n_classes, generator=g) if n_test else torch.arange(len(ds.y_test))
+    u8 = lambda x: (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()   # NHWC, as from_arrays reads uint8
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from fsdd_nb.core import atomic_path
+    with atomic_path(path) as tmp:
+        with open(tmp, 'wb') as f:
+            np.savez_compressed(f, x_train=u8(ds.x_train[ti]), y_train=ds.y_train[ti].numpy(), x_test=u8(ds.x_test[vi]), y_test=ds.y_test[vi].numpy(),
+                                classes=np.array([str(c) for c in ds.classes]))
+    return path
+
+GPU_RUN = dict(   # the shape of `gpu_run`'s translator; n_subsets and steps are planned from the time budget
+    cache=dict(steps=100, lr=0.003, dsa=None, m=500, i_max=50, width=128, norm='none', init='rfad', shard_size=64, batch_subsets=64),
+    pretrain=dict(batch=8, lr=1e-3, target_batch=None, width=128, norm='none', init='rfad', ckpt_every=100),
+    translator=dict(width=32))
+
+def plan_gpu_run(corpus, minutes: float, cache_share: float = 0.5, settings=None, device=None, root=None, min_subsets=None, log=print):
+    "Time one batch of cached subsets and a few pre-training steps on this machine; return the n_subsets and steps that fit `minutes`."
+    from fsdd_nb.caching import CacheConfig, build_cache, load_cache
+    from fsdd_nb.pretrain import PretrainConfig, pretrain
+    from fsdd_nb.translator import Translator, TranslatorConfig
+    from fsdd_nb.core import machine_info
+    s = settings or GPU_RUN; device = device or default_device()
+    ds = load_dataset(corpus, root=root); x, y = Preprocess.fit(ds.x_train)(ds.x_train), ds.y_train
+    cc = CacheConfig(**{**s['cache'], 'n_subsets': s['cache']['batch_subsets'], 'shard_size': s['cache']['batch_subsets']})
+    with tempfile.TemporaryDirectory() as d:
+        t = time.perf_counter(); build_cache(x, y, d, cc, n_classes=ds.n_classes, device=device)
+        per_subset = (time.perf_counter() - t) / cc.n_subsets
+        recs, _ = load_cache(d)
+        G = Translator(TranslatorConfig(channels=x.shape[1], **s['translator']))
+        pretrain(x, y, recs, PretrainConfig(**{**s['pretrain'], 'steps': 2}), G=G, device=device)   # warm-up
+        t = time.perf_counter(); pretrain(x, y, recs, PretrainConfig(**{**s['pretrain'], 'steps': 5}), G=G, device=device)
+        per_step = (time.perf_counter() - t) / 5
+    shard = s['cache']['shard_size']
+    n_sub = max(min_subsets or shard, int(minutes * 60 * cache_share / per_subset) // shard * shard)
+    steps = max(10, int(minutes * 60 * (1 - cache_share) / per_step))
+    plan = dict(n_subsets=n_sub, steps=steps, seconds_per_subset=round(per_subset, 4), seconds_per_step=round(per_step, 4), minutes=minutes,
+                cache_share=cache_share, device=str(device), machine=machine_info(device))
+    log(plan)
+    return plan
+
+def gpu_run(out, corpus, report=(), minutes: float = 5., cache_share: float = 0.5, work=None, translators=('imagenette32',), ipcs=(1, 10),
+            steps=(10, 100, 1000), adapt_steps=(0, 50), protocol='rfad_fast', speedup_kw=None, settings=None, device=None, root=None, log=print):
+    """Pre-train a translator on `corpus` at the scale that fits `minutes` on this machine, then the speed-up benchmark on each
+    dataset of `report` with `translators` and the new one. Resumes from `work` (default: `<out>/work`) when called again."""
+    from fsdd_nb.caching import CacheConfig
+    from fsdd_nb.pretrain import PretrainConfig
+    from fsdd_nb.translator import TranslatorConfig
+    from fsdd_nb.cli import make_translator
+    from fsdd_nb.core import resolve_device, atomic_path
+    from fsdd_nb.fsdd import resolve_translator
+    s = settings or GPU_RUN; device = resolve_device(device)
+    size = load_dataset(corpus, root=root).x_train.shape[-1]
+    for r in report: load_dataset(r, root=root)   # every dataset loads and every translator resolves before any work
+    for tr in translators: resolve_translator(tr)
+    out = Path(out); work = Path(work) if work else out / 'work'
+    mine = (out / 'plan.json').exists()            # a folder this function wrote before: its translator may be replaced
+    if out.exists() and any(out.iterdir()) and not mine and not (work / 'plan.json').exists():
+        raise FileExistsError(f"`out` {out} holds files gpu_run did not write; pass an empty or new folder")
+    work.mkdir(parents=True, exist_ok=True)
+    plan_file = work / 'plan.json'
+    if plan_file.exists(): plan = json.loads(plan_file.read_text()); log(dict(resumed_plan=plan))
+    else:
+        plan = plan_gpu_run(corpus, minutes, cache_share, s, device, root, log=log)
+        with atomic_path(plan_file) as tmp: tmp.write_text(json.dumps(plan, indent=1))
+    with atomic_path(out / 'plan.json') as tmp: tmp.write_text(json.dumps(plan, indent=1))
+    name = f"{Path(str(corpus)).stem}_{s['cache']['width']}{s['cache']['norm']}"
+    G, rec = make_translator(out / f'{name}.safetensors', corpus, size, work / 'translator', CacheConfig(**{**s['cache'], 'n_subsets': plan['n_subsets']}),
+                             PretrainConfig(**{**s['pretrain'], 'steps': plan['steps']}), TranslatorConfig(**s['translator']), root=root, device=device,
+                             progress=True, force=mine)
+    rows = []
+    for r in report:
+        rows += speedup_rows(r, ipcs, (*translators, str(out / f'{name}.safetensors')), steps, adapt_steps, protocol=protocol, device=device, root=root, log=log, **(speedup_kw or dict(eval_overrides=dict(n_nets=1))),
+                             save=lambda rs, done=list(rows): save_results(out, 'speedup', done + rs, None, command='gpu_run'))
+        save_results(out, 'speedup_summary', speedup_summary(rows), None, command='gpu_run')
+    return plan, rows
+

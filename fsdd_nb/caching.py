@@ -133,8 +133,8 @@ def _dist_env():
     return r, w, int(os.environ.get('LOCAL_RANK', 0))
 
 def build_cache(x, y, out_dir, cfg: CacheConfig = None, n_classes: int | None = None, cbs=None, device=None,
-                rank: int | None = None, world: int | None = None, dataset: str = ''):
-    "Run Algorithm 1 on the pool (`x`, `y`), writing shards to `out_dir`; shards already there are kept (resume). Returns the shard paths written."
+                rank: int | None = None, world: int | None = None, dataset: str = '', max_shards: int | None = None):
+    "Run Algorithm 1 on the pool (`x`, `y`), writing shards to `out_dir` (only the first `max_shards`, if given); shards already there are kept (resume). Returns the shard paths written."
     cfg = cfg or CacheConfig(); check_images(x, 'x'); check_labels(y, len(x), 'y')
     n_classes = n_classes or int(y.max()) + 1
     check_cache_config(cfg, y, n_classes)
@@ -150,7 +150,7 @@ def build_cache(x, y, out_dir, cfg: CacheConfig = None, n_classes: int | None = 
         if any(old.get(k) != v for k, v in man.items() if k != 'dataset'): raise ValueError(f"{out} holds a cache built with other settings or data; use another `out_dir` or delete that folder")
     elif rank == 0:
         with atomic_path(mp) as tmp: tmp.write_text(json.dumps({**man, 'versions': versions()}, indent=1))
-    mine = [k for k in range(man['n_shards']) if k % world == rank]
+    mine = [k for k in range(min(man['n_shards'], max_shards or man['n_shards'])) if k % world == rank]
     todo = []
     for k in mine:
         p = _shard_path(out, k)
@@ -174,13 +174,13 @@ def build_cache(x, y, out_dir, cfg: CacheConfig = None, n_classes: int | None = 
     run_loop('caching', len(todo), do_shard, cbs)
     return written
 
-def load_cache(out_dir, require_complete: bool = True):
-    "Read every shard of a cache folder. Returns `(records, manifest)`; checks each shard and, by default, that none is missing."
+def load_cache(out_dir, require_complete: bool = True, max_shards: int | None = None):
+    "Read every shard of a cache folder (or its first `max_shards`). Returns `(records, manifest)`; checks each shard and, by default, that none is missing."
     out = Path(out_dir); mp = out / 'manifest.json'
     if not mp.exists(): raise FileNotFoundError(f"no cache at {out} (no manifest.json); build one with build_cache")
     man = json.loads(mp.read_text()); cfg = CacheConfig(**man['config'])
     recs, missing = [], []
-    for k in range(man['n_shards']):
+    for k in range(min(man['n_shards'], max_shards or man['n_shards'])):
         p = _shard_path(out, k)
         if not p.exists(): missing.append(k); continue
         recs += read_shard(p, cfg)

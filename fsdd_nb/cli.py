@@ -8,7 +8,9 @@ import contextlib, json, math, os, shlex, sys, tempfile, time
 from dataclasses import asdict, fields
 from pathlib import Path
 import torch
-from fastcore.script import call_parse, Param, store_true
+try: from fastcore.script import call_parse, store_true
+except ImportError:   # the functions import without fastcore (a bare GPU machine); only the console commands need it
+    call_parse, store_true = (lambda f: f), bool
 from .core import (Callback, default_device, versions, machine_info, Timer, UsageError, flag_error, console_errors, folder_lock,
                           atomic_path, load_tensors, resolve_device, check_int, check_number, check_choice, as_generator)
 from .data import load_dataset, Preprocess
@@ -204,13 +206,16 @@ def check_pretrain_run(out, dataset, size, work, cache_cfg, pretrain_cfg, transl
 def _machine(device=None): return machine_info(device)
 
 def make_translator(out=None, dataset='imagenette', size=32, work='runs/translator', cache_cfg: CacheConfig = None, pretrain_cfg: PretrainConfig = None,
-                    translator_cfg: TranslatorConfig = None, root=None, device=None, progress=True, command='', force=False):
-    "Cache (Alg. 1) and pre-train (Alg. 2) a translator on `dataset`, then save it to `out` (default: in `work`) with its model card. Resumable; checked before any work."
+                    translator_cfg: TranslatorConfig = None, root=None, device=None, progress=True, command='', force=False, max_shards: int | None = None):
+    """Cache (Alg. 1) and pre-train (Alg. 2) a translator on `dataset`, then save it to `out` (default: in `work`) with its model card. Resumable; checked before any work.
+    `max_shards`: cache and pre-train on the first shards only (a run that stops its caching early; its checkpoint is kept apart)."""
     cache_cfg, pretrain_cfg = cache_cfg or CacheConfig(), pretrain_cfg or PretrainConfig()
     translator_cfg = translator_cfg or TranslatorConfig(channels=3)
     dist = torch.distributed
     rank = int(os.environ.get('RANK', 0))
+    if max_shards is not None: check_int(max_shards, 'max_shards', lo=1)
     run = check_pretrain_run(out, dataset, size, work, cache_cfg, pretrain_cfg, translator_cfg, root, device, force, rank)
+    ckpt_name = 'pretrain.safetensors' if max_shards is None else f'pretrain_{max_shards}shards.safetensors'
     ds, pre, x, y, out, work = run['ds'], run['pre'], run['x'], run['y'], run['out'], run['work']
     tm = Timer()
     if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():  # under torchrun: one process per GPU
@@ -224,19 +229,19 @@ def make_translator(out=None, dataset='imagenette', size=32, work='runs/translat
         if run['stale_manifest'] and rank == 0: (work / 'cache' / 'manifest.json').unlink()   # left by a run that failed before any shard: nothing is lost
         if dist.is_initialized(): dist.barrier()
         say(f'caching: {cache_cfg.n_subsets} subsets of {ds.name} distilled in theta, in {work / "cache"}')
-        with tm('caching'): build_cache(x, y, work / 'cache', cache_cfg, n_classes=ds.n_classes, cbs=cbs, device=device, dataset=ds.name)
+        with tm('caching'): build_cache(x, y, work / 'cache', cache_cfg, n_classes=ds.n_classes, cbs=cbs, device=device, dataset=ds.name, max_shards=max_shards)
         if dist.is_initialized(): dist.barrier()  # every process's shards are on disk before anyone reads the cache
-        recs, _ = load_cache(work / 'cache')
+        recs, _ = load_cache(work / 'cache', max_shards=max_shards)
         G = Translator(translator_cfg)
         if dist.is_initialized() and device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
-        say(f'pre-training: {pretrain_cfg.steps} steps, checkpoint {work / "pretrain.safetensors"}')
-        with tm('pretrain'): G = pretrain(x, y, recs, pretrain_cfg, G=G, ckpt=work / 'pretrain.safetensors', cbs=cbs, device=device)
+        say(f'pre-training: {pretrain_cfg.steps} steps on {len(recs)} cached subsets, checkpoint {work / ckpt_name}')
+        with tm('pretrain'): G = pretrain(x, y, recs, pretrain_cfg, G=G, ckpt=work / ckpt_name, cbs=cbs, device=device)
         if rank != 0: return G, None
         compute = dict(caching=sum(load_tensors(p)[1].get('seconds', 0.) for p in sorted((work / 'cache').glob('shard_*.safetensors'))),
-                       pretrain=load_tensors(work / 'pretrain.safetensors')[1].get('seconds', 0.))
+                       pretrain=load_tensors(work / ckpt_name)[1].get('seconds', 0.))
         record = dict(corpus=f'{ds.name} train split, {len(x)} images at {size}px, standardised per channel (mean {pre.mean.flatten().tolist()}, std {pre.std.flatten().tolist()})',
                       theta=dict(seed=cache_cfg.theta_seed, width=cache_cfg.width, depth=cache_cfg.depth, norm=cache_cfg.norm, init=cache_cfg.init),
-                      cache=asdict(cache_cfg), pretrain=asdict(pretrain_cfg), translator=asdict(G.cfg), n_params=G.n_params(),
+                      cache=asdict(cache_cfg), cached_subsets_used=len(recs), pretrain=asdict(pretrain_cfg), translator=asdict(G.cfg), n_params=G.n_params(),
                       seconds={k: round(v, 1) for k, v in compute.items()}, last_invocation_seconds={k: round(v, 1) for k, v in tm.seconds.items()},
                       machine=machine_info(run['device']), versions=versions(), command=command, date=time.strftime('%Y-%m-%d'))
         with atomic_path(out.with_suffix('.md')) as tmp:   # the card appears only once the weights it describes are in place
@@ -247,7 +252,7 @@ def make_translator(out=None, dataset='imagenette', size=32, work='runs/translat
 def model_card(name, r):
     "A Markdown model card for a translator from its training record."
     rows = '\n'.join(f'| {k} | {v} |' for k, v in [('corpus', r['corpus']), ('fixed network theta', r['theta']), ('translator', f"{r['translator']} ({r['n_params']:,} parameters)"),
-                     ('caching (Alg. 1)', r['cache']), ('pre-training (Alg. 2)', r['pretrain']), ('compute time (s), summed over resumed runs', r['seconds']), ('machine', r['machine']),
+                     ('caching (Alg. 1)', r['cache']), ('cached subsets pre-trained on', r.get('cached_subsets_used', r['cache'].get('n_subsets'))), ('pre-training (Alg. 2)', r['pretrain']), ('compute time (s), summed over resumed runs', r['seconds']), ('machine', r['machine']),
                      ('versions', r['versions']), ('date', r['date'])])
     return f"""# Translator `{name}`
 
@@ -275,6 +280,7 @@ def fsdd_pretrain(
     cache: str = '',  # CacheConfig fields as JSON, e.g. '{"n_subsets": 256, "width": 64}'
     pretrain: str = '',  # PretrainConfig fields as JSON
     translator: str = '',  # TranslatorConfig fields as JSON
+    max_shards: int = None,  # cache and pre-train on the first N cache shards only (default: all)
     root: str = None,  # data root (default: $FSDD_DATA)
     device: str = None,  # cpu, cuda, cuda:1 ... (default: the fastest available)
     quiet: store_true = False,  # no progress on stderr
@@ -283,7 +289,8 @@ def fsdd_pretrain(
 ):
     "Make a pre-trained translator: cache distilled subsets of `dataset` in one network, then pre-train on them."
     cfgs = parse_config(CacheConfig, cache, '--cache'), parse_config(PretrainConfig, pretrain, '--pretrain'), parse_config(TranslatorConfig, translator, '--translator')
-    G, rec = make_translator(out, dataset, size, work, *cfgs, root, device, not quiet, command_line('fsdd_pretrain'), force)
+    if max_shards is not None and (isinstance(max_shards, bool) or max_shards < 1): raise UsageError(f"--max_shards must be a positive whole number of cache shards; got {max_shards}")
+    G, rec = make_translator(out, dataset, size, work, *cfgs, root, device, not quiet, command_line('fsdd_pretrain'), force, max_shards)
     if rec is not None: print(json.dumps(dict(out=rec['out'], seconds=rec['seconds'], n_params=rec['n_params'])))
 
 
@@ -298,6 +305,8 @@ def save_grid_png(path, rows, nrow):
     if x.shape[-1] < 32: x = torch.nn.functional.interpolate(x, scale_factor=max(1, 32 // x.shape[-1]), mode='nearest')
     with atomic_path(path) as tmp: save_image(x, str(tmp), format='png', nrow=nrow, padding=1, pad_value=1.0)
     return Path(path)
+
+def _ours_main(p): return file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
 
 def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
                    steps=None, device=None, root=None, size=None, force=False):
@@ -319,8 +328,7 @@ def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_st
         check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
         resolve_protocol(proto, ipc * ds.n_classes, ds.n_classes)   # the protocol's settings at this set size, before distilling
     stem = f'fsdd_{ds.name}_ipc{ipc}'
-    ours = lambda p: file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
-    files = [check_new_file(out / f'{stem}{ext}', '--out', force, ours) for ext in ('.safetensors', '.png')]
+    files = [check_new_file(out / f'{stem}{ext}', '--out', force, _ours_main) for ext in ('.safetensors', '.png')]
     return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files, translator_record=rec)
 
 def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
@@ -330,44 +338,46 @@ def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_step
     from fsdd_nb.krr import DistillConfig, distill_krr
     from fsdd_nb.evaluate import evaluate, heldout_split
     run = check_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, steps, device, root, size, force)  # nothing is computed before this
-    ds, cfg, proto, device, (set_path, png_path) = run['ds'], run['cfg'], run['protocol'], run['device'], run['files']
-    cbs = [progress] if progress is not None else None
-    say = progress.note if progress is not None else (lambda m: None)
-    rec = run['translator_record']
-    made = f" (pre-trained on {rec['corpus'].split(',')[0]}, {rec.get('date', 'undated')})" if rec.get('corpus') else ''
-    say(f'{ds!r}; FSDD at IPC {ipc} with the translator {translator!r}{made}, {cfg.adapt_steps} adaptation steps')
-    t = time.perf_counter()
-    dd = distill_few_shot(ds, cfg=cfg, device=device, cbs=cbs)
-    secs = time.perf_counter() - t
-    xte = dd.preprocess(ds.x_test)
-    rows = []
-    val = heldout_split(dd.preprocess(ds.x_train), ds.y_train, proto, ds.n_classes) if proto.early_stopping else None
-    def add(method, xs, ys, s, nets, passes):
-        say(f'evaluating {method}: {proto.n_nets} network(s), protocol {proto.name!r}')
-        r = evaluate(xs, ys, xte, ds.y_test, protocol=proto, n_classes=ds.n_classes, device=device, flip=ds.flip, val=val, cbs=cbs)
-        rows.append(dict(method=method, acc=round(100 * r['mean'], 1), std=round(100 * r['std'], 1), seconds=round(s, 1),
-                         networks=nets, image_passes=passes)); log(rows[-1])
-    S = dd.config['fewshot']['adapt_steps']
-    add(f'FSDD ({translator}, {S} adaptation steps)', dd.x, dd.y, secs, dd.extra['networks'], dd.extra['target_forwards'] + dd.extra.get('syn_forwards', 0))
-    if references:
-        acfg = dd.config['adapt']
-        x = dd.preprocess(ds.x_train)
-        from fsdd_nb.data import init_synthetic
-        k = list(acfg['ipcs']).index(ipc)  # the Baseline starts from the same real images as FSDD
-        xi, yi = init_synthetic(x, ds.y_train, ipc, ds.n_classes, generator=as_generator(acfg['seed'] + 1 + k))
-        add('random real (the images distillation starts from)', xi, yi, 0., 0, 0)
-        add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'], 1, dd.extra['theta_passes'])
-        T = acfg['distill_steps']   # the Baseline: the same theta family, T steps, a fresh network and 256 fresh targets each step
-        cfg_b = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256)
-        say(f'Baseline: {T} steps, a fresh network each step')
-        res = distill_krr(x, ds.y_train, xi, yi, cfg_b, device=device, n_classes=ds.n_classes, cbs=cbs)
-        add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
-    dd.extra.update(command=command, results=rows)
-    inv = lambda z: dd.preprocess.inverse(z)
-    with atomic_path(set_path) as tmp:   # both files or neither
-        dd.save(tmp)
-        save_grid_png(png_path, [inv(dd.x_theta), inv(dd.x)], nrow=len(dd.x) if len(dd.x) <= 20 else ipc)
-    return rows, set_path, png_path
+    with folder_lock(run['out'], '--out'):   # one run at a time writes into a folder; a second is refused at once
+        for p in run['files']: check_new_file(p, '--out', force, _ours_main)   # what a run that held the lock wrote is still ours to replace
+        ds, cfg, proto, device, (set_path, png_path) = run['ds'], run['cfg'], run['protocol'], run['device'], run['files']
+        cbs = [progress] if progress is not None else None
+        say = progress.note if progress is not None else (lambda m: None)
+        rec = run['translator_record']
+        made = f" (pre-trained on {rec['corpus'].split(',')[0]}, {rec.get('date', 'undated')})" if rec.get('corpus') else ''
+        say(f'{ds!r}; FSDD at IPC {ipc} with the translator {translator!r}{made}, {cfg.adapt_steps} adaptation steps')
+        t = time.perf_counter()
+        dd = distill_few_shot(ds, cfg=cfg, device=device, cbs=cbs)
+        secs = time.perf_counter() - t
+        xte = dd.preprocess(ds.x_test)
+        rows = []
+        val = heldout_split(dd.preprocess(ds.x_train), ds.y_train, proto, ds.n_classes) if proto.early_stopping else None
+        def add(method, xs, ys, s, nets, passes):
+            say(f'evaluating {method}: {proto.n_nets} network(s), protocol {proto.name!r}')
+            r = evaluate(xs, ys, xte, ds.y_test, protocol=proto, n_classes=ds.n_classes, device=device, flip=ds.flip, val=val, cbs=cbs)
+            rows.append(dict(method=method, acc=round(100 * r['mean'], 1), std=round(100 * r['std'], 1), seconds=round(s, 1),
+                             networks=nets, image_passes=passes)); log(rows[-1])
+        S = dd.config['fewshot']['adapt_steps']
+        add(f'FSDD ({translator}, {S} adaptation steps)', dd.x, dd.y, secs, dd.extra['networks'], dd.extra['target_forwards'] + dd.extra.get('syn_forwards', 0))
+        if references:
+            acfg = dd.config['adapt']
+            x = dd.preprocess(ds.x_train)
+            from fsdd_nb.data import init_synthetic
+            k = list(acfg['ipcs']).index(ipc)  # the Baseline starts from the same real images as FSDD
+            xi, yi = init_synthetic(x, ds.y_train, ipc, ds.n_classes, generator=as_generator(acfg['seed'] + 1 + k))
+            add('random real (the images distillation starts from)', xi, yi, 0., 0, 0)
+            add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'], 1, dd.extra['theta_passes'])
+            T = acfg['distill_steps']   # the Baseline: the same theta family, T steps, a fresh network and 256 fresh targets each step
+            cfg_b = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256)
+            say(f'Baseline: {T} steps, a fresh network each step')
+            res = distill_krr(x, ds.y_train, xi, yi, cfg_b, device=device, n_classes=ds.n_classes, cbs=cbs)
+            add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
+        dd.extra.update(command=command, results=rows)
+        inv = lambda z: dd.preprocess.inverse(z)
+        with atomic_path(set_path) as tmp:   # both files or neither
+            dd.save(tmp)
+            save_grid_png(png_path, [inv(dd.x_theta), inv(dd.x)], nrow=len(dd.x) if len(dd.x) <= 20 else ipc)
+        return rows, set_path, png_path
 
 @call_parse
 @console_errors

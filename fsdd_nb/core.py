@@ -289,7 +289,8 @@ def run_command(cmd, argv, env: dict | None = None):
 @contextlib.contextmanager
 def folder_lock(folder, flag: str = 'the folder'):
     "Hold an exclusive lock on `folder` while the block runs; a second run on it is refused at once with a `UsageError` naming `flag`."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder); created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
     f = open(folder / '.lock', 'a+')
     try:
         try:
@@ -302,4 +303,8 @@ def folder_lock(folder, flag: str = 'the folder'):
             raise UsageError(f"{flag} {folder} is in use by another run ({who or 'a process'}); wait for it to end or use another folder") from None
         f.seek(0); f.truncate(); f.write(f'pid {os.getpid()} on {platform.node()}'); f.flush()
         yield folder
-    finally: f.close()
+    finally:
+        f.close()
+        if created and [p.name for p in folder.iterdir()] == ['.lock']:   # a run that wrote nothing leaves no folder behind
+            (folder / '.lock').unlink(missing_ok=True)
+            with contextlib.suppress(OSError): folder.rmdir()

@@ -37,6 +37,8 @@ class Translator(nn.Module):
         self.cfg = cfg = cfg or TranslatorConfig(**kw)
         with torch.random.fork_rng(devices=[]):  # reproducible initial weights, global RNG untouched
             torch.manual_seed(seed); self._build(cfg)
+        self.channels_last = True                    # oneDNN's native layout: 1.2x faster forward and backward on the CPU (13_bench)
+        self.to(memory_format=torch.channels_last)
     def _build(self, cfg):
         w, g = cfg.width, cfg.groups
         self.stem = nn.Sequential(nn.Conv2d(cfg.channels, w, 3, padding=1), _gn(w, g), nn.SiLU())
@@ -48,7 +50,7 @@ class Translator(nn.Module):
         self.out = nn.Conv2d(w, cfg.channels, 3, padding=1)
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
     def residual(self, x):
-        h = self.stem(x); skips = [h]
+        h = self.stem(x.contiguous(memory_format=torch.channels_last) if self.channels_last else x); skips = [h]
         for d in self.down: h = d(h); skips.append(h)
         h = self.mid(h); skips.pop()
         for u in self.up:
