@@ -13,6 +13,8 @@ from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sam
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot
 from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
+from .translator import DEFAULT_TRANSLATOR
+
 
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
@@ -255,7 +257,7 @@ def markdown_table(rows, cols):
     return head + ''.join('| ' + ' | '.join(str(r.get(c, '')) for c in cols) + ' |\n' for r in rows)
 
 # %% ../nbs/13_bench.ipynb #f3e39e78
-def ablation_rows(name, profile: BenchProfile, translator='imagenette32', ae_translator=None, device=None, root=None, log=print):
+def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae_translator=None, device=None, root=None, log=print):
     "Rows of the ablation table for one dataset at each IPC of `profile`: accuracy, seconds, networks and real-image passes."
     from fsdd_nb.fsdd import distill_few_shot, resolve_translator, _theta, FewShotConfig
     from fsdd_nb.data import Dataset
@@ -479,7 +481,7 @@ def _fsdd_label(tr, S):
     if tr == 'random': return f'w/o Pre-Train (S={S})'
     return f'w/o Ada ({Path(str(tr)).stem})' if S == 0 else f'w Ada ({Path(str(tr)).stem}, S={S})'
 
-def speedup_rows(name, ipcs=(1, 10), translators=('imagenette32',), steps=(10, 30, 100, 300), adapt_steps=(0, 50), protocol='rfad_fast',
+def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(10, 30, 100, 300), adapt_steps=(0, 50), protocol='rfad_fast',
                  eval_overrides=None, n_targets=None, test_subset=2000, baseline_target_batch=256, distill_steps=None, distill_lr=None,
                  adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, seed: int = 0, device=None, root=None, log=print, save=None):
     """Accuracy against seconds and image passes: the Baseline and 1 Net at each T of `steps`, and FSDD with each translator
@@ -539,8 +541,9 @@ def speedup_rows(name, ipcs=(1, 10), translators=('imagenette32',), steps=(10, 3
     return rows
 
 def speedup_summary(rows):
-    """One row per FSDD point: its accuracy, the best 1 Net at the same T, and the Baseline's time (and passes) to first reach
-    that accuracy divided by FSDD's ('>' when the Baseline never reaches it: a lower bound, its whole budget over FSDD's)."""
+    """One row per FSDD point: its accuracy, 1 Net's at the same T and the time 1 Net needs to reach it, and the Baseline's time
+    (and passes) to first reach that accuracy divided by FSDD's ('>' when the Baseline never reaches it: a lower bound, its whole
+    budget over FSDD's)."""
     out = []
     for r in rows:
         if not r['method'].startswith('w'): continue
@@ -549,8 +552,10 @@ def speedup_summary(rows):
         base, one = same('Baseline'), same('1 Net')
         rand = next((b['acc'] for b in rows if b['method'] == 'random real' and b['dataset'] == r['dataset'] and b['ipc'] == r['ipc']), None)
         hit = next((b for b in base if b['acc'] >= r['acc']), None)
+        one_hit = next((b for b in one if b['acc'] >= r['acc']), None)
         s = dict(dataset=r['dataset'], ipc=r['ipc'], method=r['method'], acc=r['acc'], seconds=r['seconds'], random_real=rand,
-                 beats_random_real=rand is not None and r['acc'] > rand, one_net=next((b['acc'] for b in one if b['steps'] == r['steps']), None))
+                 beats_random_real=rand is not None and r['acc'] > rand, one_net=next((b['acc'] for b in one if b['steps'] == r['steps']), None),
+                 one_net_reaches_at_s=one_hit['seconds'] if one_hit else None)
         if base:
             if hit: s.update(baseline_reaches_at_s=hit['seconds'], speedup=f"{hit['seconds'] / max(r['seconds'], 1e-9):.1f}x",
                              passes_ratio=f"{hit['image_passes'] / max(r['image_passes'], 1):.1f}x")
@@ -639,10 +644,10 @@ def fsdd_bench(
     profile: str = 'cpu',  # cpu, cpu128, paper or smoke
     datasets: str = None,  # comma-separated dataset names (default: the profile's)
     ipcs: str = None,  # comma-separated IPCs (default: the profile's)
-    translator: str = 'imagenette32',  # ablation: the pre-trained translator
+    translator: str = DEFAULT_TRANSLATOR,  # ablation: the pre-trained translator
     ae_translator: str = None,  # ablation: a translator pre-trained as an auto-encoder (the 'w AE' row)
     cache: str = None,  # translators: the cache folder to score on
-    translators: str = 'imagenette32',  # translators, speedup: comma-separated names or paths (speedup: 'random' adds w/o Pre-Train)
+    translators: str = DEFAULT_TRANSLATOR,  # translators, speedup: comma-separated names or paths (speedup: 'random' adds w/o Pre-Train)
     adapt_steps: str = '0,50',  # speedup: the adaptation lengths S of FSDD (0: w/o Ada)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
@@ -791,7 +796,7 @@ def plan_gpu_run(corpus, minutes: float, cache_share: float = 0.5, settings=None
     log(plan)
     return plan
 
-def gpu_run(out, corpus, report=(), minutes: float = 5., cache_share: float = 0.5, work=None, translators=('imagenette32',), ipcs=(1, 10),
+def gpu_run(out, corpus, report=(), minutes: float = 5., cache_share: float = 0.5, work=None, translators=(DEFAULT_TRANSLATOR,), ipcs=(1, 10),
             steps=(10, 100, 1000), adapt_steps=(0, 50), protocol='rfad_fast', speedup_kw=None, settings=None, device=None, root=None, log=print):
     """Pre-train a translator on `corpus` at the scale that fits `minutes` on this machine, then the speed-up benchmark on each
     dataset of `report` with `translators` and the new one. Resumes from `work` (default: `<out>/work`) when called again."""

@@ -16,7 +16,7 @@ from .core import (Callback, default_device, versions, machine_info, Timer, Usag
 from .data import load_dataset, Preprocess
 from .caching import CacheConfig, build_cache, load_cache, check_cache_config, _fingerprint as _cache_fingerprint
 from .pretrain import PretrainConfig, pretrain, check_pretrain_config, previous_checkpoint, _same as _same_pretrain, _differ
-from .translator import Translator, TranslatorConfig, save_translator, WEIGHTS_DIR
+from .translator import DEFAULT_TRANSLATOR, Translator, TranslatorConfig, save_translator, WEIGHTS_DIR
 from .nets import random_net, _NORMS, _INITS
 
 
@@ -308,7 +308,7 @@ def save_grid_png(path, rows, nrow):
 
 def _ours_main(p): return file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
 
-def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
+def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
                    steps=None, device=None, root=None, size=None, force=False):
     "Check every setting, the paths and the data of `run_main_job` before any work; a `UsageError` names the flag. Returns what the run uses."
     from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, _theta
@@ -331,7 +331,7 @@ def check_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_st
     files = [check_new_file(out / f'{stem}{ext}', '--out', force, _ours_main) for ext in ('.safetensors', '.png')]
     return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files, translator_record=rec)
 
-def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
+def run_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
                  references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command=''):
     "Distil `dataset` with FSDD and the 1-Net and Baseline references; evaluate each; save the FSDD set and a before/after PNG. Returns the table rows."
     from fsdd_nb.fsdd import distill_few_shot
@@ -384,7 +384,7 @@ def run_main_job(dataset='digits', ipc=10, translator='imagenette32', adapt_step
 def fsdd_distill(
     dataset: str = 'digits',  # a dataset of the registry (digits needs no files), an ImageFolder path or a .npz
     ipc: int = 10,  # images per class
-    translator: str = 'imagenette32',  # a shipped translator, a .safetensors path, or 'identity'
+    translator: str = DEFAULT_TRANSLATOR,  # a shipped translator, a .safetensors path, or 'identity'
     adapt_steps: int = None,  # adaptation steps S (default 50; 0: no adaptation; the identity translator is never adapted)
     out: str = 'fsdd_out',  # folder for the distilled set and the PNG (written at the end, both or neither)
     protocol: str = 'soft_fast',  # evaluation protocol (see fsdd_nb.evaluate)

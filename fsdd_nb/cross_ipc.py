@@ -11,6 +11,8 @@ from .data import Dataset, load_dataset, Preprocess, balanced_subset
 from .nets import random_net
 from .krr import krr_accuracy
 from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate
+from .translator import DEFAULT_TRANSLATOR
+
 
 # %% auto #0
 __all__ = ['cross_ipc_study', 'plot_cross_ipc']
@@ -26,7 +28,7 @@ def _judge(kind, x_test, y_test, shape, n_nets, seed, n_classes, flip, device, p
                                        flip=flip, n_nets=n_nets)['mean']
     raise ValueError(f"`judge` must be 'krr' or 'train', got {kind!r}")
 
-def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator='imagenette32', adapt_steps: int = 50,
+def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=DEFAULT_TRANSLATOR, adapt_steps: int = 50,
                     distill_steps: int | None = None, distill_lr: float | None = None, adapt_batch: int = 2, adapt_lr: float = 1e-3,
                     target_batch: int | None = 256, n_targets: int | None = None, judge: str = 'krr', judge_nets: int = 3,
                     test_subset: int | None = 1000, protocol: str = 'soft_fast', seed: int = 0, device=None, root=None, size=None, cbs=None, log=None):

@@ -10,7 +10,7 @@ import torch, torch.nn.functional as F
 from .core import Timer, default_device, versions, as_generator, check_int, check_number, resolve_device, machine_info
 from .data import Dataset, load_dataset, Preprocess, init_synthetic
 from .krr import DistillConfig, distill_krr, centred_onehot
-from .translator import Translator, TranslatorConfig, load_translator, shipped_translators
+from .translator import DEFAULT_TRANSLATOR, Translator, TranslatorConfig, load_translator, shipped_translators
 from pathlib import Path
 from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate, check_adapt_config
 from .nets import random_net
@@ -25,7 +25,7 @@ __all__ = ['FewShotConfig', 'resolve_translator', 'check_few_shot_config', 'few_
 class FewShotConfig:
     "Settings of `distill_few_shot`. `None` means: take it from the translator's training record."
     ipc: int = 10
-    translator: str = 'imagenette32'   # a shipped name, a path, 'identity' (no translation: the 1-Net result) or 'random' (untrained)
+    translator: str = DEFAULT_TRANSLATOR   # a shipped name, a path, 'identity' (no translation: the 1-Net result) or 'random' (untrained)
     adapt_steps: int | None = None     # S (None: 100, or 0 with 'identity', which is never adapted); 0 = "w/o Ada"
     adapt_ipcs: tuple | None = None    # IPCs distilled for adaptation (None: just `ipc`)
     distill_steps: int | None = None   # T in theta
@@ -116,7 +116,7 @@ def _adapt_forwards(acfg, n):
 
 def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_steps: int | None = None, cfg: FewShotConfig = None,
                      device=None, cbs=None, root=None, size=None, **kw) -> DistilledSet:
-    "Few-shot dataset distillation: distil `dataset` at `ipc` (10) in one network, adapt the translator ('imagenette32') for `adapt_steps` (100), translate."
+    "Few-shot dataset distillation: distil `dataset` at `ipc` (10) in one network, adapt the translator (`DEFAULT_TRANSLATOR`) for `adapt_steps` (100), translate."
     cfg = few_shot_config(ipc, translator, adapt_steps, cfg, **kw)   # arguments given win over `cfg`; all checked before any work
     if cfg.adapt_steps is None or cfg.translator == 'identity': cfg = replace(cfg, adapt_steps=0 if cfg.translator == 'identity' else 100)
     device = resolve_device(device); tm = Timer()

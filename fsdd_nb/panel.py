@@ -10,6 +10,8 @@ from pathlib import Path
 import torch
 from .core import Callback, RunState, UsageError, default_device
 from .data import DATASETS, data_root
+from .translator import DEFAULT_TRANSLATOR
+
 
 # %% auto #0
 __all__ = ['COLUMNS', 'LivePlotCB', 'PanelError', 'parse_count', 'parse_counts', 'available_devices', 'dataset_availability',
@@ -302,7 +304,7 @@ def _box_class(w, name):
 
 class DistillPanel:
     "Widgets to run FSDD (with the 1-Net, Baseline and random-real references) or the cross-IPC study, and look at the result."
-    def __init__(self, dataset='digits', ipc=10, translator='imagenette32', adapt_steps=50, distill_steps=None, root=None, size=None,
+    def __init__(self, dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=50, distill_steps=None, root=None, size=None,
                  protocol='soft_fast', eval_length=None, n_nets=2, references=True, device=None, mode='single',
                  ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), judge='krr', save_to='fsdd_out'):
         import ipywidgets as W, plotly.graph_objects as go

@@ -10,7 +10,8 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import save_tensors, load_tensors, check_images
 
 # %% auto #0
-__all__ = ['WEIGHTS_DIR', 'TranslatorConfig', 'Translator', 'save_translator', 'shipped_translators', 'load_translator']
+__all__ = ['WEIGHTS_DIR', 'DEFAULT_TRANSLATOR', 'TranslatorConfig', 'Translator', 'save_translator', 'shipped_translators',
+           'load_translator']
 
 # %% ../nbs/07_translator.ipynb #c8d56f84
 @dataclass
@@ -74,12 +75,17 @@ def save_translator(G: Translator, path, **record):
     "Save `G`'s weights, its architecture and a training `record` (any JSON-able keyword values) to `path`."
     return save_tensors(path, G.state_dict(), dict(kind='fsdd_nb.translator', arch=asdict(G.cfg), record=record))
 
+# the translator every command and function uses unless told otherwise: pre-trained in the field's theta (no norm, He
+# init), which the speed-up benchmark and the main job measured better than the older `imagenette32` (README, Results)
+DEFAULT_TRANSLATOR = 'imagenette32_nonorm64'
+
 def shipped_translators():
     "Names of the pre-trained translators shipped in the package."
     return sorted(p.stem for p in WEIGHTS_DIR.glob('*.safetensors'))
 
-def load_translator(name_or_path='imagenette32', device='cpu'):
-    "Load a translator by shipped name (see `shipped_translators()`) or from a file. Returns `(G, record)`."
+def load_translator(name_or_path=None, device='cpu'):
+    "Load a translator by shipped name (see `shipped_translators()`; None: `DEFAULT_TRANSLATOR`) or from a file. Returns `(G, record)`."
+    name_or_path = DEFAULT_TRANSLATOR if name_or_path is None else name_or_path
     p = Path(name_or_path)
     if not p.suffix:
         p = WEIGHTS_DIR / f'{name_or_path}.safetensors'
