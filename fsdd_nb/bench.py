@@ -690,11 +690,27 @@ def fsdd_bench(
     known = {**ENGINE_VARIANTS, **MORE_VARIANTS} if what == 'curves' else STUDY_VARIANTS
     names = variants.split(',') if variants else list(ENGINE_VARIANTS if what == 'curves' else STUDY_VARIANTS)
     if bad := [v for v in names if v not in known]: raise UsageError(f"--variants names unknown settings {bad}; known: {list(known)}")
-    if what == 'speedup':
-        from fsdd_nb.fsdd import resolve_translator
-        for tr in translators.split(','):
+    from fsdd_nb.core import resolve_device
+    from fsdd_nb.fsdd import resolve_translator
+    with as_usage(dict(device='--device')): resolve_device(device)
+    if root is not None and not Path(root).expanduser().is_dir(): raise UsageError(f"--root {root} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
+    def _tr(flag, names):
+        for tr in names:
             try: resolve_translator(tr)
-            except (ValueError, FileNotFoundError) as e: raise UsageError(f"--translators: {e}") from None
+            except (ValueError, FileNotFoundError) as e: raise UsageError(f"{flag}: {e}") from None
+    if what in ('translators', 'speedup'): _tr('--translators', [t for t in translators.split(',') if t != 'identity' or what == 'speedup'])
+    if what in ('ablation', 'cross_ipc'): _tr('--translator', [translator])
+    if what == 'ablation' and ae_translator: _tr('--ae_translator', [ae_translator])
+    if what == 'translators' and not (Path(cache).expanduser() / 'manifest.json').is_file():
+        raise UsageError(f"--cache {cache} holds no cache (no manifest.json); pass the cache folder of a fsdd_pretrain run (its --work folder + /cache)")
+    if what == 'rfad_sets':
+        for ipc in (p.ipcs if ipcs else (1, 10)):
+            if not (Path(rfad_sets).expanduser() / str(ipc) / 'best.npz').is_file():
+                raise UsageError(f"--rfad_sets {rfad_sets} has no {ipc}/best.npz; pass RFAD's distilled_images_final/cifar10 folder (or leave IPC {ipc} out of --ipcs)")
+        if not Path(data).expanduser().is_file(): raise UsageError(f"--data {data} is not a file; pass the CIFAR-10 .npz (x_train, y_train, x_test, y_test)")
+    if datasets and what in ('krr', 'ablation', 'cross_ipc', 'curves', 'study', 'speedup'):
+        for d in p.datasets:   # the data a run needs loads before any work (a second or two; later loads are cached)
+            with as_usage(dict(name='--datasets', root='--root', size='--profile')): load_dataset(d, root=root, size=p.size)
     check_folder(out, '--out')
     if what == 'nets':
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
