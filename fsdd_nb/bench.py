@@ -213,16 +213,16 @@ def get_profile(name) -> BenchProfile:
     if name not in PROFILES: raise ValueError(f"`profile` {name!r} is not defined; use one of {sorted(PROFILES)}")
     return PROFILES[name]
 
-def prepare(name, profile: BenchProfile, root=None):
-    "Load and standardise a dataset; pick the target subset and the test subset of `profile`."
+def prepare(name, profile: BenchProfile, root=None, raw: bool = False):
+    "Load and standardise a dataset; pick the target subset and the test subset of `profile` (`raw`: also those subsets before preprocessing)."
     ds = load_dataset(name, root=root, size=profile.size)
     pre = Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
     g = as_generator(profile.seed)
     ti = balanced_subset(y, profile.n_targets, ds.n_classes, generator=g) if profile.n_targets else torch.arange(len(x))
     vi = balanced_subset(ds.y_test, profile.test_subset, ds.n_classes, generator=g) if profile.test_subset else torch.arange(len(ds.x_test))
-    prepare.raw = (ds.x_train[ti], ds.x_test[vi])  # the same subsets before preprocessing
-    return ds, pre, x[ti], y[ti], pre(ds.x_test[vi]), ds.y_test[vi]
+    out = (ds, pre, x[ti], y[ti], pre(ds.x_test[vi]), ds.y_test[vi])
+    return out + ((ds.x_train[ti], ds.x_test[vi]),) if raw else out
 
 def _eval(xs, ys, xte, yte, ds, profile, device):
     proto = get_protocol(profile.protocol, n_nets=profile.n_eval_nets, **profile.eval_overrides)
@@ -262,10 +262,9 @@ def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae
     from fsdd_nb.fsdd import distill_few_shot, resolve_translator, _theta, FewShotConfig
     from fsdd_nb.data import Dataset
     device = device or default_device()
-    ds, pre, x, y, xte, yte = prepare(name, profile, root)
+    ds, pre, x, y, xte, yte, (raw_x, raw_te) = prepare(name, profile, root, raw=True)
     _, rec = resolve_translator(translator)
     th = _theta(rec, FewShotConfig()); steps, lr = profile.steps, profile.lr  # every row distils with the same T and alpha
-    raw_x, raw_te = prepare.raw
     sub = Dataset(ds.name, raw_x, y, raw_te, yte, list(ds.classes), ds.flip)  # distill_few_shot fits its own preprocessing
     rows = []
     for ipc in profile.ipcs:
