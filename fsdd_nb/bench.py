@@ -19,10 +19,10 @@ from .translator import DEFAULT_TRANSLATOR
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
            'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_pretrain_step', 'bench_threads',
-           'bench_load', 'BenchProfile', 'get_profile', 'prepare', 'krr_rows', 'markdown_table', 'ablation_rows',
-           'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows', 'plot_study',
-           'speedup_rows', 'speedup_summary', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench',
-           'pack_npz', 'plan_gpu_run', 'gpu_run']
+           'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare', 'krr_rows', 'markdown_table',
+           'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows',
+           'plot_study', 'speedup_rows', 'speedup_summary', 'load_rfad_set', 'rfad_set_rows', 'save_results',
+           'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -213,14 +213,19 @@ def get_profile(name) -> BenchProfile:
     if name not in PROFILES: raise ValueError(f"`profile` {name!r} is not defined; use one of {sorted(PROFILES)}")
     return PROFILES[name]
 
+def balanced_split(ds, n_train=None, n_test=None, seed: int = 0):
+    "Indices of `n_train` class-balanced training images and `n_test` test images of `ds` (None: all), drawn in that order from one seed."
+    g = as_generator(seed)
+    ti = balanced_subset(ds.y_train, n_train, ds.n_classes, generator=g) if n_train else torch.arange(len(ds.y_train))
+    vi = balanced_subset(ds.y_test, n_test, ds.n_classes, generator=g) if n_test else torch.arange(len(ds.y_test))
+    return ti, vi
+
 def prepare(name, profile: BenchProfile, root=None, raw: bool = False):
     "Load and standardise a dataset; pick the target subset and the test subset of `profile` (`raw`: also those subsets before preprocessing)."
     ds = load_dataset(name, root=root, size=profile.size)
     pre = Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
-    g = as_generator(profile.seed)
-    ti = balanced_subset(y, profile.n_targets, ds.n_classes, generator=g) if profile.n_targets else torch.arange(len(x))
-    vi = balanced_subset(ds.y_test, profile.test_subset, ds.n_classes, generator=g) if profile.test_subset else torch.arange(len(ds.x_test))
+    ti, vi = balanced_split(ds, profile.n_targets, profile.test_subset, profile.seed)
     out = (ds, pre, x[ti], y[ti], pre(ds.x_test[vi]), ds.y_test[vi])
     return out + ((ds.x_train[ti], ds.x_test[vi]),) if raw else out
 
@@ -339,9 +344,7 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
     proto = protocol_for(protocol, ds.name, **(eval_overrides or {}))   # RFAD's own settings for the datasets it tuned
     pre = Preprocess.rfad(ds.x_train) if ds.channels == 3 and ds.x_train[0].numel() <= 4096 else Preprocess.fit(ds.x_train)
     x, y = pre(ds.x_train), ds.y_train
-    g = as_generator(seed)
-    ti = balanced_subset(y, n_targets, ds.n_classes, generator=g) if n_targets else torch.arange(len(x))
-    vi = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=g) if test_subset else torch.arange(len(ds.x_test))
+    ti, vi = balanced_split(ds, n_targets, test_subset, seed)
     xt, yt, xte, yte = x[ti], y[ti], pre(ds.x_test[vi]), ds.y_test[vi]
     val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto.early_stopping else None
     judge = lambda a, b: evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
@@ -492,9 +495,7 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
     recs = {tr: resolve_translator(tr)[1] for tr in translators}   # a missing translator fails before any work
     ds = load_dataset(name, root=root)
     proto = protocol_for(protocol, ds.name, **(eval_overrides or {}))
-    g = as_generator(seed)
-    ti = balanced_subset(ds.y_train, n_targets, ds.n_classes, generator=g) if n_targets else torch.arange(len(ds.y_train))
-    vi = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=g) if test_subset else torch.arange(len(ds.y_test))
+    ti, vi = balanced_split(ds, n_targets, test_subset, seed)
     sub = Dataset(ds.name, ds.x_train[ti], ds.y_train[ti], ds.x_test[vi], ds.y_test[vi], list(ds.classes), ds.flip)
     pre = Preprocess.fit(sub.x_train)                     # what distill_few_shot fits on the same images
     x, y, xte, yte = pre(sub.x_train), sub.y_train, pre(sub.x_test), sub.y_test
@@ -769,9 +770,7 @@ def pack_npz(name, path, size: int | None = None, n_train: int | None = None, n_
     import numpy as np
     path = Path(path)
     if path.suffix != '.npz': raise ValueError(f"`path` must end in .npz, got {str(path)!r}")
-    ds = load_dataset(name, root=root, size=size); g = as_generator(seed)
-    ti = balanced_subset(ds.y_train, n_train, ds.n_classes, generator=g) if n_train else torch.arange(len(ds.y_train))
-    vi = balanced_subset(ds.y_test, n_test, ds.n_classes, generator=g) if n_test else torch.arange(len(ds.y_test))
+    ds = load_dataset(name, root=root, size=size); ti, vi = balanced_split(ds, n_train, n_test, seed)
     u8 = lambda x: (x.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()   # NHWC, as from_arrays reads uint8
     path.parent.mkdir(parents=True, exist_ok=True)
     from fsdd_nb.core import atomic_path
