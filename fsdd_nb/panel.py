@@ -16,8 +16,8 @@ from .translator import DEFAULT_TRANSLATOR
 # %% auto #0
 __all__ = ['COLUMNS', 'LivePlotCB', 'PanelError', 'parse_count', 'parse_counts', 'available_devices', 'dataset_availability',
            'dataset_options', 'check_root', 'check_dataset', 'data_summary', 'panel_message', 'RunStopped', 'fmt_secs',
-           'plan_stages', 'short_method', 'RunProgress', 'comparison_images', 'tile_png', 'png_size', 'results_html',
-           'cross_table_html', 'DistillPanel', 'protocol_unit', 'eval_protocol', 'pipeline_images']
+           'plan_kinds', 'plan_stages', 'short_method', 'RunProgress', 'comparison_images', 'tile_png', 'png_size',
+           'results_html', 'cross_table_html', 'DistillPanel', 'protocol_unit', 'eval_protocol', 'pipeline_images']
 
 # %% ../nbs/15_panel.ipynb #48fad61e
 class LivePlotCB(Callback):
@@ -149,12 +149,19 @@ def fmt_secs(s) -> str:
     if s < 3600: return f'{int(s // 60)} min {int(s % 60):02d} s'
     return f'{int(s // 3600)} h {int(s % 3600 // 60):02d} min'
 
+def plan_kinds(mode='single', adapt_steps=50, references=True, ipcs=(), judge='krr') -> list:
+    """The loops a run goes through, in order, each by its kind: `distill` (in θ), `adapt`, `evaluate` and `baseline`
+    (the Baseline's distillation). Stages of one kind cost about the same, which is what the whole-run estimate uses."""
+    if mode == 'cross': return ['distill'] + ['adapt'] * ((1 + len(ipcs)) * bool(adapt_steps)) + ['evaluate'] * (4 * len(ipcs) if judge == 'train' else 0)
+    # FSDD's set is evaluated first, then random real and 1 Net, then the Baseline is distilled and evaluated
+    return ['distill'] + ['adapt'] * bool(adapt_steps) + ['evaluate'] + (['evaluate', 'evaluate', 'baseline', 'evaluate'] if references else [])
+
 def plan_stages(mode='single', adapt_steps=50, references=True, ipcs=(), judge='krr') -> int:
     "How many loops a run goes through: distillation in θ, adaptation(s), evaluations, the Baseline's distillation."
-    if mode == 'cross': return 1 + (1 + len(ipcs)) * bool(adapt_steps) + (4 * len(ipcs) if judge == 'train' else 0)
-    return 1 + bool(adapt_steps) + 1 + (4 if references else 0)
+    return len(plan_kinds(mode, adapt_steps, references, ipcs, judge))
 
 _EVAL_CURVES = ('1 Net', 'w/o Ada', 'adapted on this IPC', 'adapted on the list')
+_KIND_NAMES = dict(distill='the distillation in θ', adapt='an adaptation', evaluate='an evaluation', baseline="the Baseline's distillation")
 
 def short_method(m: str) -> str:
     "The short name of a method of the results table ('FSDD (imagenette32, 5 adaptation steps)' -> 'FSDD')."
@@ -165,8 +172,11 @@ def short_method(m: str) -> str:
 class RunProgress(Callback):
     "The panel's callback: names each stage, counts and times its steps, keeps its losses; raises `RunStopped` once `stop` is set."
     order = -100   # before any other callback: a stop ends the run before anyone draws the step
-    def __init__(self, n_stages=None, stop=None, clock=time.perf_counter, mode='single', ipcs=(), adapt_ipcs=(), on_change=None):
+    def __init__(self, n_stages=None, stop=None, clock=time.perf_counter, mode='single', ipcs=(), adapt_ipcs=(), on_change=None, kinds=None):
         self.on_change = on_change or (lambda event: None)
+        self.kinds = list(kinds) if kinds is not None else None   # the planned stages' kinds (`plan_kinds`), for the whole-run estimate
+        if self.kinds is not None and n_stages is None: n_stages = len(self.kinds)
+        self.done = []   # (kind, seconds) of each stage that ended
         self.stop_flag = stop if stop is not None else threading.Event()
         self.clock, self.mode, self.ipcs, self.adapt_ipcs, self.n_stages = clock, mode, tuple(ipcs), tuple(adapt_ipcs), n_stages
         self.t0 = self.stage_t0 = clock()
@@ -210,6 +220,7 @@ class RunProgress(Callback):
     def before_fit(self, s: RunState):
         self.check()
         self.plot, name, self.title = self._label(s.stage)
+        self.kind = 'baseline' if name == 'Baseline' else self.plot
         while (self.plot, name) in self.curves: name += "'"
         self.name, self.k, self.stage_t0, self.running = name, self.k + 1, self.clock(), True
         self.start = self.step = s.step; self.total, self.loss = s.total, float('nan')
@@ -221,15 +232,34 @@ class RunProgress(Callback):
         self.step, self.loss = s.step, s.loss
         self.on_change('step')
         self.check()
-    def after_fit(self, s: RunState): self.running, self.step = False, s.step; self.on_change('end')
+    def after_fit(self, s: RunState):
+        self.running, self.step = False, s.step
+        self.done.append((getattr(self, 'kind', s.stage), self.clock() - self.stage_t0)); self.on_change('end')
     def eta(self, now=None):
         "Seconds left in this stage, from its steps so far; None before its first step."
         now = self.clock() if now is None else now
         done = self.step - self.start
         if not self.running or done <= 0 or not self.total: return None
         return (now - self.stage_t0) / done * (self.total - self.step)
+    def eta_run(self, now=None):
+        """`(seconds, complete)`: the time left in the whole run. The stage going on counts with `eta`; each stage still to
+        come counts with the mean time of the stages of its kind that ended. `complete` is False while some stage to come
+        is of a kind that has not run yet (the sum is then a lower bound), or before the first step; None without a plan."""
+        if self.kinds is None: return None
+        now = self.clock() if now is None else now
+        ahead = self.kinds[len(self.done) + self.running:]
+        secs, complete = 0., True
+        if self.running:
+            e = self.eta(now)
+            if e is None: complete = False
+            else: secs += e
+        for kind in ahead:
+            seen = [t for k, t in self.done if k == kind]
+            if seen: secs += sum(seen) / len(seen)
+            else: complete = False
+        return secs, complete
     def status(self, now=None) -> dict:
-        "The stage line, the step line and the stage's fraction done, as text."
+        "The stage line, the step line, the whole run's line and the stage's fraction done, as text."
         now = self.clock() if now is None else now
         of = f' (stage {self.k} of {max(self.n_stages, self.k)})' if self.n_stages and self.k else f' (stage {self.k})' if self.k else ''
         if self.total:
@@ -239,7 +269,13 @@ class RunProgress(Callback):
             steps = f'step {self.step} / {self.total}{loss} · {fmt_secs(now - self.stage_t0)} in this stage{left} · {fmt_secs(now - self.t0)} since the start'
         else: steps = f'{fmt_secs(now - self.t0)} since the start'
         frac = self.step / self.total if self.total else 0.
-        return dict(stage=self.title + of, steps=steps, fraction=min(1., max(0., frac)))
+        run, er = '', self.eta_run(now)
+        if er is not None and self.k:
+            left = [k for k in self.kinds[len(self.done) + self.running:] if not any(d == k for d, _ in self.done)]
+            unknown = ', '.join(dict.fromkeys(_KIND_NAMES[k] for k in left))
+            run = (f'whole run: about {fmt_secs(er[0])} left' if er[1] else
+                   f'whole run: at least {fmt_secs(er[0])} left' + (f' (the time of {unknown} is known once it runs)' if unknown else ''))
+        return dict(stage=self.title + of, steps=steps, run=run, fraction=min(1., max(0., frac)))
 
 # %% ../nbs/15_panel.ipynb #2d11852f
 COLUMNS = ('real (initial)', 'distilled in θ', 'translated, no adaptation', 'translated, adapted', 'difference (adapted − no adaptation)')
@@ -482,8 +518,8 @@ def start(self: DistillPanel) -> bool:
         self.runs += 1; self.running = True; self._stop.clear()
         self.error = self.error_traceback = None; self.last_settings = st
         ipcs = st.get('ipcs', ()); adapt_ipcs = st.get('adapt_ipcs', ())
-        n = plan_stages(st['mode'], st['adapt_steps'], st['references'], ipcs, st.get('judge', 'krr'))
-        self.progress = RunProgress(n, stop=self._stop, mode=st['mode'], ipcs=ipcs, adapt_ipcs=adapt_ipcs, on_change=lambda ev: self._refresh(ev != 'step'))
+        kinds = plan_kinds(st['mode'], st['adapt_steps'], st['references'], ipcs, st.get('judge', 'krr'))
+        self.progress = RunProgress(kinds=kinds, stop=self._stop, mode=st['mode'], ipcs=ipcs, adapt_ipcs=adapt_ipcs, on_change=lambda ev: self._refresh(ev != 'step'))
         self._clear_outputs(); self._lock_controls(True)
         self.message.value = ''
         self._refresh(True)
@@ -558,7 +594,7 @@ def _refresh(self: DistillPanel, force: bool = False):
     if pr is None or (not force and now - self._last_draw < 0.25): return
     self._last_draw = now
     s = pr.status(now)
-    self.stage.value = f'<b>run {self.runs}</b>: {html.escape(s["stage"])}'
+    self.stage.value = f'<b>run {self.runs}</b>: {html.escape(s["stage"])}' + (f' · {html.escape(s["run"])}' if s['run'] else '')
     self.steps.value = html.escape(s['steps']); self.bar.value = s['fraction']
     for (plot, name), (xs, ys) in list(pr.curves.items()):
         n, fig = len(xs), self.loss_figs.get(plot)

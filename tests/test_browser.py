@@ -216,6 +216,7 @@ def _drive(P, page, url, token, subshells, name):
     step = lambda s: int(s.split('step ')[1].split(' /')[0])
     assert step(s2) > step(s1) and c2 > c1, (s1, s2, c1, c2)
     assert 'since the start' in s2 and 'left' in s2 and '(stage 1 of' in P.text('.fsdd-stage'), s2
+    assert 'whole run: at least' in P.text('.fsdd-stage'), P.text('.fsdd-stage')   # the later stages' kinds have not run yet
     t = time.time(); busy = P.kernel('print(panel.running)').strip()   # the run is in the panel's thread: the kernel still runs code
     assert busy == 'True' and time.time() - t < 15, (busy, time.time() - t)
 
