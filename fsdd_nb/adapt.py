@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field
 import torch
 from .core import as_generator, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
 from .nets import random_net
-from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_solve, krr_predict, encode
+from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in
 from .data import init_synthetic, balanced_subset
 
 # %% auto #0
@@ -94,9 +94,7 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
             net = random_net(cfg.net_seed + i * cfg.batch + b, x_tgt.shape[1], x_tgt.shape[-1], cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
             ti = pool if not cfg.target_batch or cfg.target_batch >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:cfg.target_batch]]
             ti = ti.to(device)
-            f_s = net.features(xs)
-            pred = krr_predict(encode(net, x_tgt[ti]), f_s, krr_solve(f_s, sets[k][1].to(device), cfg.reg))
-            total = total + (pred - y_all[ti]).square().sum(-1).mean() / cfg.batch
+            total = total + krr_loss_in(net, xs, sets[k][1].to(device), x_tgt[ti], y_all[ti], cfg.reg) / cfg.batch
         if not torch.isfinite(total): raise FloatingPointError(f"adaptation loss became {float(total)} at step {i + 1}; lower `lr` (now {cfg.lr})")
         opt.zero_grad(set_to_none=True); total.backward()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)

@@ -11,8 +11,9 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import random_net
 
 # %% auto #0
-__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'target_moments', 'krr_moment_loss',
-           'DistillConfig', 'KRRTask', 'DistillResult', 'encode', 'distill_tasks', 'distill_krr', 'krr_accuracy']
+__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'krr_loss_in', 'target_moments',
+           'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'distill_tasks', 'distill_krr',
+           'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
 def centred_onehot(y, n_classes: int):
@@ -41,9 +42,25 @@ def krr_predict(f_t, f_s, alpha):
     "Predictions Phi_T w* = f_t (f_s^T alpha) for targets `f_t`."
     return f_t @ (f_s.mT @ alpha)
 
-def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6):
-    "The distillation loss ||Phi_T w* - Y_T||^2, summed over classes and averaged over targets."
-    return (krr_predict(f_t, f_s, krr_solve(f_s, y_s, reg)) - y_t).square().sum(-1).mean()
+def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6, syn_mask=None, tgt_mask=None, class_mask=None):
+    """The distillation loss ||Phi_T w* - Y_T||^2, summed over classes and averaged over targets: one value per leading
+    (task) index. Padded sets pass masks of the rows and classes that are real: `syn_mask` (synthetic rows), `tgt_mask`
+    (target rows, the mean is over those) and `class_mask` (label columns)."""
+    err = krr_predict(f_t, f_s, krr_solve(f_s, y_s, reg, mask=syn_mask)) - y_t
+    if class_mask is not None: err = err * class_mask
+    err = err.square().sum(-1)
+    return err.mean(-1) if tgt_mask is None else (err * tgt_mask).sum(-1) / tgt_mask.sum(-1)
+
+@torch.no_grad()
+def encode(net, x, batch: int = 1024):
+    "f_theta(x) in chunks of `batch` images, without building a graph (the real targets: their features need no gradient)."
+    return torch.cat([net.features(x[i:i + batch]) for i in range(0, len(x), batch)])
+
+def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6):
+    """`krr_loss` of the set (`x_syn`, `y_syn`) in the network `net`, tested on the real targets (`x_tgt`, `y_tgt`): the
+    loss that distillation (Algorithm 4), pre-training (Algorithm 2) and adaptation (Algorithm 3) all minimise. Gradients
+    reach `x_syn` and `y_syn` (and whatever made them, a translator); the targets are encoded without a graph."""
+    return krr_loss(encode(net, x_tgt), y_tgt, net.features(x_syn), y_syn, reg)
 
 def target_moments(f_t, y_t, mask=None):
     "The targets' second moments in float64, (G, H, c) = (F^T F, F^T Y, ||Y||^2) over the rows `mask` keeps: all that the KRR loss needs of them."
@@ -107,11 +124,6 @@ MOMENT_BUDGET = 2 ** 26   # largest B * d^2 (float64 entries, 512 MB) held as ta
 def _schedule(steps, n_nets):
     if not 1 <= n_nets <= steps: raise ValueError(f"`n_nets` (R) must be between 1 and `steps` (T={steps}), got {n_nets}")
     return [min(i * n_nets // steps, n_nets - 1) for i in range(steps)]
-
-@torch.no_grad()
-def encode(net, x, batch: int = 1024):
-    "f_theta(x) in chunks of `batch` images, without building a graph."
-    return torch.cat([net.features(x[i:i + batch]) for i in range(0, len(x), batch)])
 
 def _check_task(i, t, x_pool):
     check_images(t.x_syn, f'tasks[{i}].x_syn', channels=x_pool.shape[1])
@@ -186,10 +198,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         if torch.isfinite(f_s).all():
             try:
                 if f_t is None: loss = (krr_moment_loss(state['moments'], f_s, ys, cfg.reg, mask=smask) / tcount).sum().float()
-                else:
-                    pred = krr_predict(f_t, f_s, krr_solve(f_s, ys, cfg.reg, mask=smask))
-                    err = ((pred - y_tgt.gather(1, sel[..., None].expand(-1, -1, c_max))) * cmask).square().sum(-1)
-                    loss = ((err * tmask).sum(1) / tmask.sum(1)).sum()
+                else: loss = krr_loss(f_t, y_tgt.gather(1, sel[..., None].expand(-1, -1, c_max)), f_s, ys, cfg.reg, smask, tmask, cmask).sum()
                 why = f'the distillation loss became {loss.item()}'
             except FloatingPointError: loss = torch.tensor(float('nan'))
         else: loss, why = torch.tensor(float('nan')), 'the synthetic features became NaN or Inf'

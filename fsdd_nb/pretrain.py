@@ -4,13 +4,13 @@
 
 # %% ../nbs/09_pretrain.ipynb #c1c199ee
 from __future__ import annotations
-import os, time, warnings
+import os, shutil, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn.functional as F
-from .core import save_tensors, load_tensors, as_generator, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
+from .core import atomic_path, save_tensors, load_tensors, as_generator, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
 from .nets import random_net, _NORMS, _INITS
-from .krr import krr_solve, krr_predict, centred_onehot, encode
+from .krr import krr_loss_in, centred_onehot
 from .translator import Translator, TranslatorConfig
 
 # %% auto #0
@@ -19,10 +19,8 @@ __all__ = ['translation_loss', 'previous_checkpoint', 'save_checkpoint', 'load_c
 
 # %% ../nbs/09_pretrain.ipynb #3a6b09c3
 def translation_loss(G, x_syn0, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
-    "||f_theta'(X_T) w*(G(X_S')) - Y_T||^2 for one sample: KRR in `net` on the translated set, tested on the real targets."
-    f_s = net.features(G(x_syn0))
-    f_t = encode(net, x_tgt)
-    return (krr_predict(f_t, f_s, krr_solve(f_s, y_syn, reg)) - y_tgt).square().sum(-1).mean()
+    "||f_theta'(X_T) w*(G(X_S')) - Y_T||^2 for one sample: `krr_loss_in` `net` of the translated set, tested on the real targets."
+    return krr_loss_in(net, G(x_syn0), y_syn, x_tgt, y_tgt, reg)
 
 # %% ../nbs/09_pretrain.ipynb #9bc29ff1
 def _opt_tensors(opt):
@@ -45,7 +43,8 @@ def previous_checkpoint(path) -> Path:
 def save_checkpoint(path, G, opt, step, cfg, losses, **extra):
     "Atomically write translator weights, optimiser state and progress to `path`, keeping the checkpoint it replaces as `previous_checkpoint(path)`."
     t = {f'G.{k}': v for k, v in G.state_dict().items()} | _opt_tensors(opt) | dict(losses=torch.tensor(losses, dtype=torch.float32))
-    if Path(path).exists(): os.replace(path, previous_checkpoint(path))
+    if Path(path).exists():   # copied, not moved: `path` exists at every instant, so a kill at any point leaves a whole checkpoint there
+        with atomic_path(previous_checkpoint(path)) as tmp: shutil.copyfile(path, tmp)
     return save_tensors(path, t, dict(kind='fsdd_nb.pretrain_ckpt', step=step, config=asdict(cfg), arch=asdict(G.cfg), **extra))
 
 def _same(c): return {k: v for k, v in c.items() if k not in ('steps', 'ckpt_every')}  # a run may be extended
@@ -152,9 +151,7 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
                 net = random_net(nets[b], x_pool.shape[1], x_pool.shape[-1], cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
                 ti = (rec.tgt_idx if tsel[b] is None else rec.tgt_idx[tsel[b]]).to(device)
                 local = (y_pool[ti][:, None] == rec.classes.to(device)[None]).float().argmax(1)
-                f_s = net.features(xs); f_t = encode(net, x_pool[ti])
-                pred = krr_predict(f_t, f_s, krr_solve(f_s, rec.y_syn.to(device), cfg.reg))
-                total = total + (pred - centred_onehot(local, len(rec.classes))).square().sum(-1).mean() * world / cfg.batch  # DDP averages over ranks
+                total = total + krr_loss_in(net, xs, rec.y_syn.to(device), x_pool[ti], centred_onehot(local, len(rec.classes)), cfg.reg) * world / cfg.batch  # DDP averages over ranks
         if not torch.isfinite(total): raise FloatingPointError(f"pre-training loss became {total.item()} at step {i + 1}; lower `lr` (now {cfg.lr}) or raise `reg`")
         total.backward()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
