@@ -264,12 +264,12 @@ def markdown_table(rows, cols):
 # %% ../nbs/13_bench.ipynb #f3e39e78
 def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae_translator=None, device=None, root=None, log=print):
     "Rows of the ablation table for one dataset at each IPC of `profile`: accuracy, seconds, networks and real-image passes."
-    from fsdd_nb.fsdd import distill_few_shot, resolve_translator, _theta, FewShotConfig
+    from fsdd_nb.fsdd import distill_few_shot, resolve_translator, theta_of, FewShotConfig
     from fsdd_nb.data import Dataset
     device = device or default_device()
     ds, pre, x, y, xte, yte, (raw_x, raw_te) = prepare(name, profile, root, raw=True)
     _, rec = resolve_translator(translator)
-    th = _theta(rec, FewShotConfig()); steps, lr = profile.steps, profile.lr  # every row distils with the same T and alpha
+    th = theta_of(rec, FewShotConfig()); steps, lr = profile.steps, profile.lr  # every row distils with the same T and alpha
     sub = Dataset(ds.name, raw_x, y, raw_te, yte, list(ds.classes), ds.flip)  # distill_few_shot fits its own preprocessing
     rows = []
     for ipc in profile.ipcs:
@@ -488,7 +488,7 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
                  adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, seed: int = 0, device=None, root=None, log=print, save=None):
     """Accuracy against seconds and image passes: the Baseline and 1 Net at each T of `steps`, and FSDD with each translator
     without adaptation and after each S of `adapt_steps` (`'random'`: the untrained translator, `w/o Pre-Train`)."""
-    from fsdd_nb.fsdd import distill_few_shot, resolve_translator, _theta, FewShotConfig
+    from fsdd_nb.fsdd import distill_few_shot, resolve_translator, theta_of, FewShotConfig
     from fsdd_nb.data import Dataset
     device = device or default_device()
     if not translators: raise ValueError("`translators` is empty: name at least one (a shipped name, a .safetensors path or 'random')")
@@ -508,7 +508,7 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
         rows.append(dict(dataset=ds.name, **r)); log(rows[-1])
         if save: save(rows)
     ref = next((r for r in recs.values() if r), {})   # the untrained translator borrows theta, T and lr from the first pre-trained one
-    th_of = lambda tr: _theta(recs[tr] or ref, FewShotConfig())
+    th_of = lambda tr: theta_of(recs[tr] or ref, FewShotConfig())
     T_use = distill_steps or (recs[translators[0]] or ref).get('cache', {}).get('steps', 100)
     lr_use = distill_lr or (recs[translators[0]] or ref).get('cache', {}).get('lr', 0.003)
     thetas = {}

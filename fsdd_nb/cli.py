@@ -311,7 +311,7 @@ def _ours_main(p): return file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.D
 def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
                    steps=None, device=None, root=None, size=None, force=False):
     "Check every setting, the paths and the data of `run_main_job` before any work; a `UsageError` names the flag. Returns what the run uses."
-    from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, _theta
+    from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, theta_of
     from fsdd_nb.evaluate import get_protocol, resolve_protocol
     F = DISTILL_FLAGS
     if translator == 'identity' and adapt_steps:
@@ -325,7 +325,7 @@ def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adap
     with as_usage(F): ds = load_dataset(dataset, root=root, size=size)
     with as_usage(F, '--translator: '): G, rec = resolve_translator(cfg.translator, ds.channels)
     with as_usage(F):
-        check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
+        check_few_shot_data(ds, cfg, G, theta_of(rec, cfg))
         resolve_protocol(proto, ipc * ds.n_classes, ds.n_classes)   # the protocol's settings at this set size, before distilling
     stem = f'fsdd_{ds.name}_ipc{ipc}'
     files = [check_new_file(out / f'{stem}{ext}', '--out', force, _ours_main) for ext in ('.safetensors', '.png')]

@@ -33,7 +33,7 @@ def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=
                     target_batch: int | None = 256, n_targets: int | None = None, judge: str = 'krr', judge_nets: int = 3,
                     test_subset: int | None = 1000, protocol: str = 'soft_fast', seed: int = 0, device=None, root=None, size=None, cbs=None, log=None):
     "Accuracy at each IPC of `ipcs` for 1 Net, w/o Ada, a translator adapted on that IPC, and one adapted on `adapt_ipcs`."
-    from fsdd_nb.fsdd import resolve_translator, _theta, FewShotConfig
+    from fsdd_nb.fsdd import resolve_translator, theta_of, FewShotConfig
     device = torch.device(device or default_device()); tm = Timer()
     ipcs, adapt_ipcs = tuple(ipcs), tuple(adapt_ipcs)
     if judge not in ('krr', 'train'): raise ValueError(f"`judge` must be 'krr' or 'train', got {judge!r}")
@@ -42,7 +42,7 @@ def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=
     pre = Preprocess.fit(ds.x_train); x, y = pre(ds.x_train), ds.y_train
     ti = balanced_subset(ds.y_test, test_subset, ds.n_classes, generator=as_generator(seed)) if test_subset else torch.arange(len(ds.x_test))
     xt, yt = pre(ds.x_test[ti]), ds.y_test[ti]
-    G, rec = resolve_translator(translator, ds.channels); th = _theta(rec, FewShotConfig())
+    G, rec = resolve_translator(translator, ds.channels); th = theta_of(rec, FewShotConfig())
     cache = rec.get('cache', {})
     acfg = AdaptConfig(ipcs=tuple(sorted(set(ipcs) | set(adapt_ipcs))), distill_steps=distill_steps or cache.get('steps', 200),
                        distill_lr=distill_lr or cache.get('lr', 0.01), adapt_steps=adapt_steps, batch=adapt_batch, lr=adapt_lr,

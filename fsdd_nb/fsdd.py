@@ -17,7 +17,7 @@ from .nets import random_net
 from .distilled import DistilledSet
 
 # %% auto #0
-__all__ = ['FewShotConfig', 'resolve_translator', 'check_few_shot_config', 'few_shot_config', 'check_few_shot_data',
+__all__ = ['FewShotConfig', 'resolve_translator', 'check_few_shot_config', 'few_shot_config', 'check_few_shot_data', 'theta_of',
            'distill_few_shot']
 
 # %% ../nbs/11_fsdd.ipynb #bb36c211
@@ -103,7 +103,9 @@ def check_few_shot_data(ds: Dataset, cfg: FewShotConfig, G, theta: dict):
         try: G.cpu()(torch.zeros(2, ds.channels, *ds.x_train.shape[-2:]))
         except (ValueError, RuntimeError) as e: raise ValueError(f"`translator` {cfg.translator!r} cannot take the images of {ds.name!r} {tuple(ds.x_train.shape[1:])}: {e}") from None
 
-def _theta(rec, cfg):
+def theta_of(rec, cfg):
+    """The fixed network theta a run distils in, as a dict of `random_net`'s seed and shape: the translator record's
+    `theta` (the network its corpus was cached in), overridden by `cfg.theta`; the DC-style ConvNet when neither names it."""
     th = dict(seed=0, width=128, depth=3, norm='instance', init='default')
     th.update(rec.get('theta', {})); th.update(cfg.theta or {})
     return th
@@ -127,7 +129,7 @@ def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_ste
         elif dataset is None or isinstance(dataset, (bool, int, float)): raise ValueError(f"`dataset` must be a name, a path or a Dataset, got {dataset!r}")
         else: ds = load_dataset(dataset, root=root, size=size)
         G, rec = resolve_translator(cfg.translator, ds.channels)
-        th = _theta(rec, cfg); cache = rec.get('cache', {})
+        th = theta_of(rec, cfg); cache = rec.get('cache', {})
         check_few_shot_data(ds, cfg, G, th)
         pre = Preprocess.fit(ds.x_train, zca=cfg.zca)
         x, y = pre(ds.x_train), ds.y_train

@@ -21,7 +21,8 @@ def centred_onehot(y, n_classes: int):
     return F.one_hot(y.long(), n_classes).float() - 1.0 / n_classes
 
 def krr_solve(f_s, y_s, reg: float = 1e-6, mask=None):
-    "alpha = (K + reg*tr(K)/n I)^-1 Y_S with K = f_s f_s^T, batched over leading dims, solved by Cholesky in float64."
+    """alpha = (K + reg*tr(K)/n I)^-1 Y_S with K = f_s f_s^T, batched over leading dims, solved by Cholesky and returned
+    in float64: with more images than features alpha is large and alternating, and f_s^T alpha cancels (`krr_predict`)."""
     if mask is not None: f_s, y_s = f_s * mask[..., None], y_s * mask[..., None]
     f64 = f_s.double()  # the Gram matrix in float64: float32 rounding alone can make a rank-deficient K indefinite
     k = f64 @ f64.mT
@@ -36,11 +37,11 @@ def krr_solve(f_s, y_s, reg: float = 1e-6, mask=None):
             L, info = torch.linalg.cholesky_ex(k + jitter * lam[..., None] / reg * eye if reg > 0 else k + jitter * eye)
             if not info.any(): break
     if info.any(): raise FloatingPointError(f"the kernel matrix is not positive definite even with the ridge; raise `reg` (now {reg})")
-    return torch.cholesky_solve(y_s.double(), L).to(f_s.dtype)
+    return torch.cholesky_solve(y_s.double(), L)
 
 def krr_predict(f_t, f_s, alpha):
-    "Predictions Phi_T w* = f_t (f_s^T alpha) for targets `f_t`."
-    return f_t @ (f_s.mT @ alpha)
+    "Predictions Phi_T w* = f_t (f_s^T alpha) for targets `f_t`, in their dtype; w* = f_s^T alpha is formed in float64."
+    return f_t @ (f_s.double().mT @ alpha.double()).to(f_t.dtype)
 
 def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6, syn_mask=None, tgt_mask=None, class_mask=None):
     """The distillation loss ||Phi_T w* - Y_T||^2, summed over classes and averaged over targets: one value per leading
@@ -72,7 +73,7 @@ def krr_moment_loss(moments, f_s, y_s, reg: float = 1e-6, mask=None):
     "sum over targets of ||f_t W - y_t||^2, W = f_s^T alpha, from `target_moments`: O(d^2 C) a step, whatever the number of targets."
     G, H, c = moments
     alpha = krr_solve(f_s, y_s, reg, mask)
-    W = ((f_s * mask[..., None] if mask is not None else f_s).mT @ alpha).double()
+    W = (f_s * mask[..., None] if mask is not None else f_s).double().mT @ alpha
     return (W * (G @ W)).sum((-2, -1)) - 2 * (W * H).sum((-2, -1)) + c
 
 # %% ../nbs/04_krr.ipynb #88a3d9f2

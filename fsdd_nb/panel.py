@@ -683,13 +683,13 @@ def _on_row(self: DistillPanel, row: dict):
 @patch
 def _run_cross(self: DistillPanel, st: dict, pr: RunProgress):
     from fsdd_nb.data import load_dataset
-    from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, _theta
+    from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, theta_of
     from fsdd_nb.cross_ipc import cross_ipc_study
     ds = load_dataset(st['dataset'], root=st['root'], size=st['size'])
     try:
         cfg = few_shot_config(max(st['ipcs']), st['translator'], st['adapt_steps'], adapt_ipcs=st['adapt_ipcs'], distill_steps=st['steps'])
         G, rec = resolve_translator(cfg.translator, ds.channels)
-        check_few_shot_data(ds, cfg, G, _theta(rec, cfg))
+        check_few_shot_data(ds, cfg, G, theta_of(rec, cfg))
     except ValueError as e: raise PanelError('IPCs: ' + panel_message(e)[0]) from None
     cross_ipc_study(ds, st['ipcs'], st['adapt_ipcs'], st['translator'], st['adapt_steps'], st['steps'], judge=st['judge'], judge_nets=st['n_nets'],
                     protocol=st['protocol'], device=st['device'], cbs=[pr], log=self._on_cross_row)
