@@ -37,6 +37,7 @@ class FewShotConfig:
     zca: bool = False
     distill_size: int | None = None    # distil at this size and upsample bilinearly before translating (the 128px recipe)
     theta: dict | None = None          # override theta's settings (seed, width, depth, norm, init)
+    reg: float = 1e-6                  # KRR ridge, relative to tr(K)/n, in the distillation and the adaptation
     seed: int = 0
 
 def resolve_translator(name, channels=3):
@@ -65,7 +66,7 @@ def check_few_shot_config(cfg: FewShotConfig) -> FewShotConfig:
     check_int(cfg.distill_steps, 'distill_steps', lo=1, allow_none=True)   # 0 would silently mean the translator's T
     check_number(cfg.distill_lr, 'distill_lr', 0, 1, lo_open=True, allow_none=True)
     check_int(cfg.adapt_batch, 'adapt_batch', lo=1)
-    check_number(cfg.adapt_lr, 'adapt_lr', 0, 1, lo_open=True)
+    check_number(cfg.adapt_lr, 'adapt_lr', 0, 1, lo_open=True); check_number(cfg.reg, 'reg', 0, 1)
     check_int(cfg.target_batch, 'target_batch', lo=1, allow_none=True)     # 0 would silently mean all
     check_int(cfg.n_targets, 'n_targets', lo=1, allow_none=True)
     if not isinstance(cfg.zca, bool): raise ValueError(f"`zca` must be True or False, got {cfg.zca!r}")
@@ -136,7 +137,7 @@ def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_ste
         acfg = AdaptConfig(ipcs=tuple(sorted(set(cfg.adapt_ipcs or ()) | {cfg.ipc})),
                            distill_steps=cfg.distill_steps or cache.get('steps', 200), distill_lr=cfg.distill_lr or cache.get('lr', 0.01),
                            adapt_steps=cfg.adapt_steps, batch=cfg.adapt_batch, lr=cfg.adapt_lr, target_batch=cfg.target_batch, n_targets=cfg.n_targets,
-                           theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], seed=cfg.seed)
+                           theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], reg=cfg.reg, seed=cfg.seed)
         check_adapt_config(acfg)   # the translator's record fills in what cfg leaves out: checked as well
         xd = x if not cfg.distill_size else F.interpolate(x, size=cfg.distill_size, mode='bilinear', align_corners=False, antialias=True)
     with tm('distill_theta'):
