@@ -8,7 +8,7 @@ import copy, time
 from dataclasses import dataclass, asdict, field
 import torch
 from .core import as_generator, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
-from .nets import random_net
+from .nets import random_net, net_spec
 from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in
 from .data import init_synthetic, balanced_subset
 
@@ -91,7 +91,7 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
         total = 0.
         for b, k in enumerate(pick):
             xs = out[k]
-            net = random_net(cfg.net_seed + i * cfg.batch + b, x_tgt.shape[1], x_tgt.shape[-1], cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
+            net = net_spec(cfg, 'net_seed').make(x_tgt.shape[1], x_tgt.shape[-1], offset=i * cfg.batch + b, device=device)
             ti = pool if not cfg.target_batch or cfg.target_batch >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:cfg.target_batch]]
             ti = ti.to(device)
             total = total + krr_loss_in(net, xs, sets[k][1].to(device), x_tgt[ti], y_all[ti], cfg.reg) / cfg.batch

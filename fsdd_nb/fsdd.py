@@ -13,7 +13,7 @@ from .krr import DistillConfig, distill_krr, centred_onehot
 from .translator import DEFAULT_TRANSLATOR, Translator, TranslatorConfig, load_translator, shipped_translators
 from pathlib import Path
 from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate, check_adapt_config
-from .nets import random_net
+from .nets import NetSpec
 from .distilled import DistilledSet
 
 # %% auto #0
@@ -98,7 +98,7 @@ def check_few_shot_data(ds: Dataset, cfg: FewShotConfig, G, theta: dict):
     side = min(ds.x_train.shape[-2:])
     if cfg.distill_size is not None and cfg.distill_size > side: raise ValueError(f"`distill_size` must be an int from 4 to the image size {side} (or None), got {cfg.distill_size!r}")
     s = cfg.distill_size or side
-    try: random_net(theta['seed'], ds.channels, s, theta['width'], theta['depth'], theta['norm'], theta['init'])(torch.zeros(2, ds.channels, s, s))
+    try: NetSpec(**theta).make(ds.channels, s)(torch.zeros(2, ds.channels, s, s))
     except (ValueError, RuntimeError) as e: raise ValueError(f"theta (`theta` {theta}) cannot take {s}px images: {e}") from None
     with torch.no_grad():
         try: G.cpu()(torch.zeros(2, ds.channels, *ds.x_train.shape[-2:]))

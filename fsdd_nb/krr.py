@@ -8,7 +8,7 @@ import math, time
 from dataclasses import dataclass, field, asdict
 import torch, torch.nn.functional as F
 from .core import run_loop, check_images, check_labels, as_generator, default_device
-from .nets import random_net
+from .nets import random_net, net_spec
 
 # %% auto #0
 __all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'krr_loss_in', 'target_moments',
@@ -170,7 +170,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     def step(i):
         if sched[i] != state['net_idx']:
             state['net_idx'] = sched[i]
-            state['net'] = random_net(seeds[sched[i]], ch, hw, cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
+            state['net'] = net_spec(cfg).make(ch, hw, offset=sched[i], device=device)
             if cache:
                 state['feats'] = encode(state['net'], x_pool[uniq], cfg.encode_batch); state['tf'] += len(uniq)
                 d = state['feats'].shape[1]   # all targets every step, more of them than features: their moments suffice

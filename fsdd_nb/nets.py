@@ -5,11 +5,12 @@
 # %% ../nbs/02_nets.ipynb #121d57fc
 from __future__ import annotations
 import math
+from dataclasses import dataclass, asdict
 import torch, torch.nn as nn, torch.nn.functional as F
 from .core import as_generator
 
 # %% auto #0
-__all__ = ['ConvNet', 'init_net', 'random_net', 'RandomFeatures']
+__all__ = ['ConvNet', 'init_net', 'random_net', 'NetSpec', 'net_spec', 'RandomFeatures']
 
 # %% ../nbs/02_nets.ipynb #b8245bea
 _NORMS = ('instance', 'batch', 'none')
@@ -75,6 +76,23 @@ def random_net(seed, channels=3, im_size=32, width=128, depth=3, norm='instance'
     "A frozen random ConvNet $\\theta$ named by `seed`: eval mode, no parameter gradients, on `device`."
     net = init_net(ConvNet(channels, n_classes, width, depth, norm, pool, im_size), seed, init)
     return net.to(device).eval().requires_grad_(False)
+
+# %% ../nbs/02_nets.ipynb #a8013b9b
+@dataclass(frozen=True)
+class NetSpec:
+    "A random ConvNet by name: the seed and shape `random_net` takes. Network `seed + offset` is the `offset`-th of a run."
+    seed: int = 0
+    width: int = 128
+    depth: int = 3
+    norm: str = 'none'
+    init: str = 'rfad'
+    def make(self, channels: int = 3, im_size: int = 32, offset: int = 0, device='cpu'):
+        "The frozen network `seed + offset` for `channels`-channel images of `im_size` pixels."
+        return random_net(self.seed + offset, channels, im_size, self.width, self.depth, self.norm, self.init, device=device)
+
+def net_spec(cfg, seed: str = 'theta_seed') -> NetSpec:
+    "The `NetSpec` a config names: its `width`, `depth`, `norm`, `init` and the seed field `seed` ('theta_seed' or 'net_seed')."
+    return NetSpec(getattr(cfg, seed), cfg.width, cfg.depth, cfg.norm, cfg.init)
 
 # %% ../nbs/02_nets.ipynb #30b1af7b
 def _grouped_body(nets):

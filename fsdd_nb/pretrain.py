@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn.functional as F
 from .core import atomic_path, save_tensors, load_tensors, as_generator, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
-from .nets import random_net, _NORMS, _INITS
+from .nets import random_net, net_spec, _NORMS, _INITS
 from .krr import krr_loss_in, centred_onehot
 from .translator import Translator, TranslatorConfig
 
@@ -141,14 +141,13 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
             total = (model(noisy) - clean).square().mean()
         else:
             # every sample's randomness is drawn up front, in sample order, so each process sees what a single process would
-            nets = [cfg.net_seed + i * cfg.batch + b for b in range(cfg.batch)]
             tsel = [torch.randperm(len(records[pick[b]].tgt_idx), generator=g)[:cfg.target_batch] if cfg.target_batch and cfg.target_batch < len(records[pick[b]].tgt_idx) else None
                     for b in range(cfg.batch)]
             xs0 = torch.cat([records[pick[b]].x_syn for b in mine]).to(device)
             xs_all = model(xs0).split([len(records[pick[b]].x_syn) for b in mine])  # one translator pass for the whole batch
             for xs, b in zip(xs_all, mine):
                 rec = records[pick[b]]
-                net = random_net(nets[b], x_pool.shape[1], x_pool.shape[-1], cfg.width, cfg.depth, cfg.norm, cfg.init, device=device)
+                net = net_spec(cfg, 'net_seed').make(x_pool.shape[1], x_pool.shape[-1], offset=i * cfg.batch + b, device=device)   # theta' number i*B + b
                 ti = (rec.tgt_idx if tsel[b] is None else rec.tgt_idx[tsel[b]]).to(device)
                 local = (y_pool[ti][:, None] == rec.classes.to(device)[None]).float().argmax(1)
                 total = total + krr_loss_in(net, xs, rec.y_syn.to(device), x_pool[ti], centred_onehot(local, len(rec.classes)), cfg.reg) * world / cfg.batch  # DDP averages over ranks
