@@ -12,8 +12,8 @@ from .nets import random_net, net_spec
 
 # %% auto #0
 __all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'krr_loss_in', 'target_moments',
-           'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'distill_tasks', 'distill_krr',
-           'krr_accuracy']
+           'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'pad_targets', 'sample_targets',
+           'distill_tasks', 'distill_krr', 'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
 def centred_onehot(y, n_classes: int):
@@ -119,6 +119,41 @@ class DistillResult:
     config: dict = field(default_factory=dict)
     snapshots: dict = field(default_factory=dict)  # step -> dict(x_syn, y_syn, seconds, target_forwards, syn_forwards)
 
+# %% ../nbs/04_krr.ipynb #1c5db6c4
+def pad_sets(tasks, device='cpu'):
+    """The tasks' synthetic sets as one padded batch: `x_syn` (B, n_max, C, H, W), `y_syn` (B, n_max, c_max), and the
+    masks of the real rows (`syn_mask`, B x n_max) and label columns (`class_mask`, B x 1 x c_max)."""
+    B, n_max, c_max = len(tasks), max(len(t.x_syn) for t in tasks), max(t.y_syn.shape[1] for t in tasks)
+    x_syn = torch.zeros(B, n_max, *tasks[0].x_syn.shape[1:], device=device)
+    y_syn = torch.zeros(B, n_max, c_max, device=device)
+    smask = torch.zeros(B, n_max, device=device); cmask = torch.zeros(B, 1, c_max, device=device)
+    for b, t in enumerate(tasks):
+        n, c = t.y_syn.shape; x_syn[b, :n] = t.x_syn.to(device); y_syn[b, :n, :c] = t.y_syn.to(device); smask[b, :n] = 1; cmask[b, 0, :c] = 1
+    return x_syn, y_syn, smask, cmask
+
+def pad_targets(tasks, c_max: int, device='cpu'):
+    """The tasks' targets, encoded once whatever the overlap: `uniq` (the distinct pool indices), `pos` (B, m_max: each
+    task target's row in `uniq`), `y_tgt` (B, m_max, c_max: their labels, zero-padded) and `tcount` (targets per task)."""
+    uniq, inv = torch.unique(torch.cat([t.tgt_idx for t in tasks]).to(device), return_inverse=True)
+    splits = torch.split(inv, [len(t.tgt_idx) for t in tasks])
+    m_max = max(len(t.tgt_idx) for t in tasks)
+    y_tgt = torch.zeros(len(tasks), m_max, c_max, device=device); tcount = torch.tensor([len(t.tgt_idx) for t in tasks], device=device)
+    pos = torch.zeros(len(tasks), m_max, dtype=torch.long, device=device)
+    for b, t in enumerate(tasks): y_tgt[b, :len(t.tgt_idx), :t.tgt_y.shape[1]] = t.tgt_y.to(device); pos[b, :len(t.tgt_idx)] = splits[b]
+    return uniq, pos, y_tgt, tcount
+
+def sample_targets(tcount, m_max: int, target_batch: int, gen=None):
+    """Which targets a step uses: `sel` (B, target_batch: positions among each task's targets) and `tgt_mask` (which
+    of them are real). All of them when `target_batch` >= `m_max`; else a uniform draw without replacement per task,
+    never a padded slot unless the task has fewer targets than `target_batch`."""
+    device, B = tcount.device, len(tcount)
+    if target_batch >= m_max:
+        sel = torch.arange(m_max, device=device).expand(B, m_max); return sel, (sel < tcount[:, None]).float()
+    r = torch.rand(B, m_max, generator=gen).to(device)
+    r = r.masked_fill(torch.arange(m_max, device=device)[None] >= tcount[:, None], 2.)   # padded slots sort last
+    sel = r.argsort(-1)[:, :target_batch]
+    return sel, (r.gather(1, sel) < 2).float()
+
 # %% ../nbs/04_krr.ipynb #fa69ecd0
 MOMENT_BUDGET = 2 ** 26   # largest B * d^2 (float64 entries, 512 MB) held as target moments; 0 turns them off
 
@@ -140,25 +175,16 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     if not tasks: raise ValueError("`tasks` is empty: give at least one synthetic set to distil")
     for i, t in enumerate(tasks): _check_task(i, t, x_pool)
     sched = _schedule(cfg.steps, cfg.n_nets)
-    B, n_max, c_max = len(tasks), max(len(t.x_syn) for t in tasks), max(t.y_syn.shape[1] for t in tasks)
-    # padded parameters: (B, n_max, ...) with a mask; padded classes are masked out of labels
-    x_syn = torch.zeros(B, n_max, *x_pool.shape[1:], device=device)
-    y_syn = torch.zeros(B, n_max, c_max, device=device)
-    smask = torch.zeros(B, n_max, device=device); cmask = torch.zeros(B, 1, c_max, device=device)
-    for b, t in enumerate(tasks):
-        n, c = t.y_syn.shape; x_syn[b, :n] = t.x_syn.to(device); y_syn[b, :n, :c] = t.y_syn.to(device); smask[b, :n] = 1; cmask[b, 0, :c] = 1
+    x_syn, y_syn, smask, cmask = pad_sets(tasks, device)
+    B, n_max, c_max = y_syn.shape
     x_syn.requires_grad_(True); y_syn.requires_grad_(cfg.learn_labels)
     groups = [dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else [])
     opt = torch.optim.Adam(groups)
     # targets: the union of all tasks' indices is encoded once per network
     x_pool = x_pool.to(device)
-    uniq, inv = torch.unique(torch.cat([t.tgt_idx for t in tasks]).to(device), return_inverse=True)
-    splits = torch.split(inv, [len(t.tgt_idx) for t in tasks])
-    m_max = max(len(t.tgt_idx) for t in tasks)
+    uniq, pos, y_tgt, tcount = pad_targets(tasks, c_max, device)
+    m_max = pos.shape[1]
     tb = min(cfg.target_batch or m_max, m_max)
-    y_tgt = torch.zeros(B, m_max, c_max, device=device); tcount = torch.tensor([len(t.tgt_idx) for t in tasks], device=device)
-    pos = torch.full((B, m_max), 0, dtype=torch.long, device=device)  # position of each task target in `uniq`
-    for b, t in enumerate(tasks): y_tgt[b, :len(t.tgt_idx), :t.tgt_y.shape[1]] = t.tgt_y.to(device); pos[b, :len(t.tgt_idx)] = splits[b]
     gen = as_generator(cfg.seed)
     steps_per_net = cfg.steps / cfg.n_nets
     cache = cfg.dsa is None and steps_per_net * tb * B >= len(uniq)  # encoding every target once beats encoding batches
@@ -178,11 +204,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
                     state['moments'] = target_moments(state['feats'][pos], y_tgt, (torch.arange(m_max, device=device) < tcount[:, None]).float())
         net = state['net']
         # which targets this step: all, or `tb` per task drawn at random
-        if tb >= m_max: sel = torch.arange(m_max, device=device).expand(B, m_max); tmask = (sel < tcount[:, None]).float()
-        else:
-            r = torch.rand(B, m_max, generator=gen).to(device)
-            r = r.masked_fill(torch.arange(m_max, device=device)[None] >= tcount[:, None], 2.)
-            sel = r.argsort(-1)[:, :tb]; tmask = (r.gather(1, sel) < 2).float()
+        sel, tmask = sample_targets(tcount, m_max, tb, gen)
         params = sample_dsa_params(cfg.dsa, generator=gen) if cfg.dsa is not None else None
         if state['moments'] is not None: f_t = None
         elif cache: f_t = state['feats'][pos.gather(1, sel)]
