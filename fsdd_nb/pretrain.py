@@ -15,7 +15,8 @@ from .translator import Translator, TranslatorConfig
 
 # %% auto #0
 __all__ = ['translation_loss', 'previous_checkpoint', 'save_checkpoint', 'load_checkpoint', 'resume_checkpoint', 'PretrainConfig',
-           'check_pretrain_config', 'check_weights', 'pretrain', 'heldout_loss']
+           'check_pretrain_config', 'check_weights', 'step_draws', 'record_targets', 'ae_loss', 'pretrain',
+           'heldout_loss']
 
 # %% ../nbs/09_pretrain.ipynb #3a6b09c3
 def translation_loss(G, x_syn0, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
@@ -112,8 +113,36 @@ def check_weights(G, name: str = 'G'):
         raise ValueError(f"`{name}` holds NaN or Inf weights ({', '.join(bad[:3])}); its file is damaged: train it again or load another")
     return G
 
+
+# %% ../nbs/09_pretrain.ipynb #d692905a
 def _step_gen(seed, i): return as_generator(seed * 1_000_003 + i)
 
+def step_draws(records, cfg: PretrainConfig, i: int):
+    """Step `i`'s randomness, from its own generator (so a resumed run draws what the straight run drew): the records
+    picked for the B samples, each sample's subset of its targets (None: all), and the generator for what follows
+    (the auto-encoder's images and noise). Drawn up front, in sample order: every DDP process sees what one would."""
+    g = _step_gen(cfg.seed, i)
+    pick = torch.randint(len(records), (cfg.batch,), generator=g).tolist()
+    if cfg.objective == 'ae': return pick, None, g
+    n = [len(records[k].tgt_idx) for k in pick]
+    tsel = [torch.randperm(m, generator=g)[:cfg.target_batch] if cfg.target_batch and cfg.target_batch < m else None for m in n]
+    return pick, tsel, g
+
+def record_targets(rec, y_pool, sel=None):
+    """A cached record's real targets (all, or the positions `sel`): their indices into the pool, on `y_pool`'s device,
+    and their centred one-hot labels in the record's own class order (the order of its synthetic labels)."""
+    ti = (rec.tgt_idx if sel is None else rec.tgt_idx[sel]).to(y_pool.device)
+    local = (y_pool[ti][:, None] == rec.classes.to(y_pool.device)[None]).float().argmax(1)
+    return ti, centred_onehot(local, len(rec.classes))
+
+def ae_loss(model, x_pool, cfg: PretrainConfig, g):
+    "The 'w AE' objective: denoise 16 x B pool images, noised with std `ae_noise`."
+    idx = torch.randint(len(x_pool), (cfg.batch * 16,), generator=g).to(x_pool.device)
+    clean = x_pool[idx]; noisy = clean + cfg.ae_noise * torch.randn(clean.shape, generator=g).to(x_pool.device)
+    return (model(noisy) - clean).square().mean()
+
+
+# %% ../nbs/09_pretrain.ipynb #e40e4e81
 def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator | None = None, ckpt=None, cbs=None, device=None):
     "Pre-train a translator on cached `records` (from `load_cache`) of the pool (`x_pool`, `y_pool`). Resumes from `ckpt` when it exists."
     cfg = check_pretrain_config(cfg or PretrainConfig()); device = torch.device(device or default_device())
@@ -130,27 +159,18 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
     t0 = time.perf_counter()
 
     def step(i):
-        g = _step_gen(cfg.seed, i)
-        pick = torch.randint(len(records), (cfg.batch,), generator=g).tolist()
+        pick, tsel, g = step_draws(records, cfg, i)
         opt.zero_grad(set_to_none=True)
-        total = torch.zeros((), device=device)
-        mine = [b for b in range(cfg.batch) if b % world == rank]
-        if cfg.objective == 'ae':
-            idx = torch.randint(len(x_pool), (cfg.batch * 16,), generator=g).to(device)
-            clean = x_pool[idx]; noisy = clean + cfg.ae_noise * torch.randn(clean.shape, generator=g).to(device)
-            total = (model(noisy) - clean).square().mean()
+        mine = [b for b in range(cfg.batch) if b % world == rank]   # this process's samples
+        if cfg.objective == 'ae': total = ae_loss(model, x_pool, cfg, g)
         else:
-            # every sample's randomness is drawn up front, in sample order, so each process sees what a single process would
-            tsel = [torch.randperm(len(records[pick[b]].tgt_idx), generator=g)[:cfg.target_batch] if cfg.target_batch and cfg.target_batch < len(records[pick[b]].tgt_idx) else None
-                    for b in range(cfg.batch)]
-            xs0 = torch.cat([records[pick[b]].x_syn for b in mine]).to(device)
-            xs_all = model(xs0).split([len(records[pick[b]].x_syn) for b in mine])  # one translator pass for the whole batch
+            total = torch.zeros((), device=device)
+            xs_all = model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)).split([len(records[pick[b]].x_syn) for b in mine])  # one translator pass for the batch
             for xs, b in zip(xs_all, mine):
                 rec = records[pick[b]]
                 net = net_spec(cfg, 'net_seed').make(x_pool.shape[1], x_pool.shape[-1], offset=i * cfg.batch + b, device=device)   # theta' number i*B + b
-                ti = (rec.tgt_idx if tsel[b] is None else rec.tgt_idx[tsel[b]]).to(device)
-                local = (y_pool[ti][:, None] == rec.classes.to(device)[None]).float().argmax(1)
-                total = total + krr_loss_in(net, xs, rec.y_syn.to(device), x_pool[ti], centred_onehot(local, len(rec.classes)), cfg.reg) * world / cfg.batch  # DDP averages over ranks
+                ti, y_tgt = record_targets(rec, y_pool, tsel[b])
+                total = total + krr_loss_in(net, xs, rec.y_syn.to(device), x_pool[ti], y_tgt, cfg.reg) * world / cfg.batch  # DDP averages over ranks
         if not torch.isfinite(total): raise FloatingPointError(f"pre-training loss became {total.item()} at step {i + 1}; lower `lr` (now {cfg.lr}) or raise `reg`")
         total.backward()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
@@ -177,8 +197,7 @@ def heldout_loss(G, x_pool, y_pool, records, n_nets: int = 4, width: int = 128, 
     nets = [random_net(net_seed + k, x_pool.shape[1], x_pool.shape[-1], width, depth, norm, init, device=device) for k in range(n_nets)]
     total = 0.
     for rec in records:
-        ti = rec.tgt_idx.to(device)
-        yt = centred_onehot((y_pool[ti][:, None] == rec.classes.to(device)[None]).float().argmax(1), len(rec.classes))
+        ti, yt = record_targets(rec, y_pool)
         xs0, ys = rec.x_syn.to(device), rec.y_syn.to(device)
         total += sum(translation_loss(G, xs0, ys, x_pool[ti], yt, net, reg).item() for net in nets) / n_nets
     return total / len(records)
