@@ -285,7 +285,7 @@ def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae
         S, small = profile.adapt_steps, profile.distill_size
         variants = [('1 Net', 'identity', 0, None)]                    # distilled in theta at full size
         if small: variants.append(('Bilinear', 'identity', 0, small))  # distilled small, up-sampled, not translated
-        variants.append(('w/o Pre-Train', 'random', S, small))
+        variants.append(('w/o Pre-Train', 'untrained', S, small))
         if ae_translator: variants.append(('w AE', ae_translator, S, small))
         variants += [('w/o Ada', translator, 0, small), ('w Ada', translator, S, small)]
         for method, tr, s, dsz in variants:
@@ -480,18 +480,18 @@ def plot_study(rows, acc='krr_acc'):
 
 # %% ../nbs/13_bench.ipynb #f80df348
 def _fsdd_label(tr, S):
-    if tr == 'random': return f'w/o Pre-Train (S={S})'
+    if tr in ('untrained', 'random'): return f'w/o Pre-Train (S={S})'
     return f'w/o Ada ({Path(str(tr)).stem})' if S == 0 else f'w Ada ({Path(str(tr)).stem}, S={S})'
 
 def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(10, 30, 100, 300), adapt_steps=(0, 50), protocol='rfad_fast',
                  eval_overrides=None, n_targets=None, test_subset=2000, baseline_target_batch=256, distill_steps=None, distill_lr=None,
                  adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, seed: int = 0, device=None, root=None, log=print, save=None):
     """Accuracy against seconds and image passes: the Baseline and 1 Net at each T of `steps`, and FSDD with each translator
-    without adaptation and after each S of `adapt_steps` (`'random'`: the untrained translator, `w/o Pre-Train`)."""
+    without adaptation and after each S of `adapt_steps` (`'untrained'`, alias `'random'`: the untrained translator, `w/o Pre-Train`)."""
     from fsdd_nb.fsdd import distill_few_shot, resolve_translator, theta_of, FewShotConfig
     from fsdd_nb.data import Dataset
     device = device or default_device()
-    if not translators: raise ValueError("`translators` is empty: name at least one (a shipped name, a .safetensors path or 'random')")
+    if not translators: raise ValueError("`translators` is empty: name at least one (a shipped name, a .safetensors path or 'untrained')")
     recs = {tr: resolve_translator(tr)[1] for tr in translators}   # a missing translator fails before any work
     ds = load_dataset(name, root=root)
     proto = protocol_for(protocol, ds.name, **(eval_overrides or {}))
@@ -531,7 +531,7 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
                         **judge(sn['x_syn'][0], sn['y_syn'][0]))
         for tr in translators:
             th = th_of(tr); fam = f"w{th['width']} {th['norm']}/{th['init']}"
-            for S in (adapt_steps if tr != 'random' else [s for s in adapt_steps if s > 0]):
+            for S in (adapt_steps if tr not in ('untrained', 'random') else [s for s in adapt_steps if s > 0]):
                 t = time.perf_counter()
                 dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=S, distill_steps=T_use, distill_lr=lr_use, theta=th,
                                       adapt_batch=adapt_batch, target_batch=adapt_target_batch, seed=seed, device=device)
@@ -647,7 +647,7 @@ def fsdd_bench(
     translator: str = DEFAULT_TRANSLATOR,  # ablation: the pre-trained translator
     ae_translator: str = None,  # ablation: a translator pre-trained as an auto-encoder (the 'w AE' row)
     cache: str = None,  # translators: the cache folder to score on
-    translators: str = DEFAULT_TRANSLATOR,  # translators, speedup: comma-separated names or paths (speedup: 'random' adds w/o Pre-Train)
+    translators: str = DEFAULT_TRANSLATOR,  # translators, speedup: comma-separated names or paths (speedup: 'untrained' adds w/o Pre-Train)
     adapt_steps: str = '0,50',  # speedup: the adaptation lengths S of FSDD (0: w/o Ada)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)

@@ -25,7 +25,7 @@ __all__ = ['FewShotConfig', 'resolve_translator', 'check_few_shot_config', 'few_
 class FewShotConfig:
     "Settings of `distill_few_shot`. `None` means: take it from the translator's training record."
     ipc: int = 10
-    translator: str = DEFAULT_TRANSLATOR   # a shipped name, a path, 'identity' (no translation: the 1-Net result) or 'random' (untrained)
+    translator: str = DEFAULT_TRANSLATOR   # a shipped name, a path, 'identity' (no translation: the 1-Net result) or 'untrained' (alias 'random': the identity until adapted)
     adapt_steps: int | None = None     # S (None: 100, or 0 with 'identity', which is never adapted); 0 = "w/o Ada"
     adapt_ipcs: tuple | None = None    # IPCs distilled for adaptation (None: just `ipc`)
     distill_steps: int | None = None   # T in theta
@@ -41,10 +41,10 @@ class FewShotConfig:
     seed: int = 0
 
 def resolve_translator(name, channels=3):
-    "A translator and its record from a shipped name or path; 'identity' and 'random' give an untrained (identity) translator."
+    "A translator and its record from a shipped name or path; 'identity' and 'untrained' (alias 'random') give an untrained translator, the identity until adapted."
     if isinstance(name, Translator): return name, {}
-    if name in ('identity', 'random', None): return Translator(TranslatorConfig(channels=3 if channels in (1, 3) else channels, width=16)), {}
-    if not isinstance(name, (str, os.PathLike)): raise ValueError(f"`translator` must be a shipped name, a path, 'identity' or 'random', got {type(name).__name__}")
+    if name in ('identity', 'untrained', 'random', None): return Translator(TranslatorConfig(channels=3 if channels in (1, 3) else channels, width=16)), {}
+    if not isinstance(name, (str, os.PathLike)): raise ValueError(f"`translator` must be a shipped name, a path, 'identity' or 'untrained', got {type(name).__name__}")
     p = Path(name).expanduser()
     if p.is_dir(): raise ValueError(f"`translator` {str(name)!r} is a folder; pass a .safetensors file or a shipped name {shipped_translators()}")
     if p.suffix and not p.is_file(): raise FileNotFoundError(f"`translator` {str(name)!r}: no such file ({p.resolve()}); pass a .safetensors file or a shipped name {shipped_translators()}")

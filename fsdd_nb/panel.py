@@ -363,7 +363,7 @@ class DistillPanel:
         self.size = T(size, 'image size', '150px', 'native', 'fsdd-size')
         self.data_info = W.HTML(data_summary(root))
         # distillation
-        trs = shipped_translators() + ['random', 'identity']
+        trs = shipped_translators() + ['untrained', 'identity']
         self.ipc = T(ipc, 'IPC', '110px', '', 'fsdd-ipc')
         self.ipcs = T(ipcs, 'IPCs', '190px', '1, 2, 5, 10', 'fsdd-ipcs')
         self.adapt_ipcs = T(adapt_ipcs, 'adapt on IPCs', '200px', '1, 10', 'fsdd-adapt-ipcs')
