@@ -21,8 +21,8 @@ __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_
            'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_pretrain_step', 'bench_threads',
            'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare', 'krr_rows', 'markdown_table',
            'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows',
-           'plot_study', 'speedup_rows', 'speedup_summary', 'load_rfad_set', 'rfad_set_rows', 'save_results',
-           'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
+           'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length', 'load_rfad_set', 'rfad_set_rows',
+           'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -564,6 +564,29 @@ def speedup_summary(rows):
         out.append(s)
     return out
 
+
+# %% ../nbs/13_bench.ipynb #5d5029f2
+def pretrain_length(results='results'):
+    """Rows of the pre-training length study from the JSON files in `results`: for each translator, its pre-training
+    steps, its held-out translation loss and its MNIST IPC-1 accuracy without and with adaptation (S = 50)."""
+    import re
+    from fsdd_nb.translator import load_translator
+    res = Path(results)
+    def steps(name):
+        if name == 'identity': return 0
+        m = re.search(r'steps_(\d+)', name)
+        return int(m.group(1)) if m else load_translator(name)[1]['pretrain']['steps']
+    rows = {}
+    for r in json.loads((res / 'pretrain_length_heldout.json').read_text())['rows']:
+        rows[steps(r['translator'])] = dict(steps=steps(r['translator']), translator=Path(r['translator']).stem, heldout_loss=r['heldout_loss'])
+    for f in [res / 'speedup_mnist_ipc1_nonorm64.json', *sorted(res.glob('pretrain_length_mnist_*.json'))]:
+        for r in json.loads(f.read_text())['rows']:
+            m = re.match(r'(w/o Ada|w Ada) \(([^,)]+)', r['method'])
+            if m and steps(m.group(2)) in rows and r['adapt_steps'] in (0, 50):
+                rows[steps(m.group(2))]['mnist_wo_ada' if r['adapt_steps'] == 0 else 'mnist_w_ada'] = r['acc']
+            elif 0 in rows and r['method'] == 'w/o Pre-Train (S=50)': rows[0]['mnist_w_ada'] = r['acc']   # the untrained translator, adapted
+            elif 0 in rows and r['method'] == '1 Net' and r['steps'] == 100: rows[0]['mnist_wo_ada'] = r['acc']   # the identity translates nothing: 1 Net
+    return [rows[k] for k in sorted(rows)]
 
 # %% ../nbs/13_bench.ipynb #f4b83b3b
 def load_rfad_set(path):
