@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, time
 from dataclasses import dataclass, asdict, field
 import torch
-from .core import as_generator, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
+from .core import as_generator, mix_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
 from .nets import random_net, net_spec
 from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in
 from .data import init_synthetic, balanced_subset
@@ -33,7 +33,7 @@ class AdaptConfig:
     depth: int = 3
     norm: str = 'instance'
     init: str = 'default'
-    net_seed: int = 2_000_000       # theta' seeds for adaptation
+    net_seed: int = NET_SEEDS['adapt']   # theta' seeds for adaptation
     grad_clip: float | None = 1.0
     seed: int = 0
     def distill_config(self):
@@ -84,7 +84,7 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
     y_all = centred_onehot(y_tgt, C)
     losses = []
     def step(i):
-        g = as_generator(cfg.seed * 1_000_003 + i)
+        g = as_generator(mix_seed(cfg.seed, i))
         pick = [keys[j] for j in torch.randint(len(keys), (cfg.batch,), generator=g).tolist()]
         uniq = list(dict.fromkeys(pick))  # G runs once per distinct set; samples drawing the same set share its output
         out = dict(zip(uniq, G(torch.cat([sets[k][0] for k in uniq]).to(device)).split([len(sets[k][0]) for k in uniq])))

@@ -8,7 +8,7 @@ import json, time, os, tempfile, platform
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import torch
-from .core import default_device, as_generator, versions, Timer
+from .core import default_device, as_generator, versions, Timer, NET_SEEDS
 from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot
@@ -102,7 +102,7 @@ def bench_pretrain_step(batch=4, n_syn=35, target_batch=256, width=64, norm='non
     from fsdd_nb.krr import encode, krr_solve, krr_predict
     device = device or default_device()
     G = Translator(TranslatorConfig(channels=3, width=translator_width)).to(device).train()
-    nets = [random_net(1_000_000 + b, 3, 32, width, 3, norm, init, device=device) for b in range(batch)]
+    nets = [random_net(NET_SEEDS['pretrain'] + b, 3, 32, width, 3, norm, init, device=device) for b in range(batch)]
     xs = torch.randn(batch * n_syn, 3, 32, 32, device=device); xt = torch.randn(target_batch, 3, 32, 32, device=device)
     ys = torch.randn(n_syn, 10, device=device)
     f_t = encode(nets[0], xt); f_s = nets[0].features(xs[:n_syn])

@@ -8,7 +8,7 @@ import json, math, os, hashlib
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import torch
-from .core import save_tensors, load_tensors, atomic_path, as_generator, default_device, run_loop, check_images, check_labels, versions
+from .core import save_tensors, load_tensors, atomic_path, as_generator, mix_seed, default_device, run_loop, check_images, check_labels, versions
 from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot
 
 # %% auto #0
@@ -41,7 +41,7 @@ class CacheConfig:
     def distill_config(self, chunk: int = 0):
         return DistillConfig(steps=self.steps, n_nets=1, lr=self.lr, reg=self.reg, target_batch=self.target_batch, dsa=self.dsa,
                              theta_seed=self.theta_seed, width=self.width, depth=self.depth, norm=self.norm, init=self.init,
-                             seed=self.seed * 1_000_003 + chunk)
+                             seed=mix_seed(self.seed, chunk))
 
 def check_cache_config(cfg: CacheConfig, y, n_classes: int):
     "Raise `ValueError` naming the setting when `cfg` cannot be satisfied by labels `y` with `n_classes` classes."
@@ -67,7 +67,7 @@ class Subset:
 
 def sample_subset(j: int, y, n_classes: int, cfg: CacheConfig) -> Subset:
     "Subset `j` of Algorithm 1, drawn from its own seed so any process can reproduce it."
-    g = as_generator(cfg.seed * 1_000_003 + 7919 * j + 1)
+    g = as_generator(mix_seed(cfg.seed, 7919 * j + 1))
     C = int(torch.randint(cfg.c_min, cfg.c_max + 1, (1,), generator=g))
     classes = torch.randperm(n_classes, generator=g)[:C]
     I = int(torch.randint(1, cfg.i_max // C + 1, (1,), generator=g))

@@ -10,10 +10,10 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB', 'run_loop', 'check_images', 'check_labels',
-           'check_int', 'check_number', 'check_choice', 'atomic_path', 'save_tensors', 'load_tensors', 'default_device',
-           'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions', 'machine_info', 'UsageError', 'flag_error',
-           'console_errors', 'run_command', 'folder_lock']
+__all__ = ['SEED_MIX', 'NET_SEEDS', 'RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB', 'run_loop',
+           'check_images', 'check_labels', 'check_int', 'check_number', 'check_choice', 'atomic_path', 'save_tensors',
+           'load_tensors', 'default_device', 'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions',
+           'machine_info', 'mix_seed', 'UsageError', 'flag_error', 'console_errors', 'run_command', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #9ef989db
 @dataclass
@@ -223,6 +223,16 @@ def machine_info(device=None):
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{platform.processor() or platform.machine()} CPU x{os.cpu_count()}'
     return dict(device=str(dev), name=name, threads=torch.get_num_threads(), interop_threads=torch.get_num_interop_threads(),
                 omp_num_threads=os.environ.get('OMP_NUM_THREADS'), platform=platform.platform())
+
+# %% ../nbs/00_core.ipynb #3c52458d
+SEED_MIX = 1_000_003   # a prime: seed * SEED_MIX + i is a distinct stream for every (seed, i) with i < SEED_MIX
+
+def mix_seed(seed: int, i: int) -> int:
+    "The seed of the `i`-th draw of a run seeded `seed` (a step of pre-training or adaptation, a chunk of the cache)."
+    return seed * SEED_MIX + i
+
+# where each family of random networks starts (network k of a family is base + k): disjoint, so no stage draws another's
+NET_SEEDS = dict(theta=0, pretrain=1_000_000, adapt=2_000_000, heldout=7_000_000, judge=9_000_000)
 
 # %% ../nbs/00_core.ipynb #158cb122
 class UsageError(ValueError):

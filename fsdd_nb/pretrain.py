@@ -8,7 +8,7 @@ import os, shutil, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn.functional as F
-from .core import atomic_path, save_tensors, load_tensors, as_generator, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
+from .core import atomic_path, save_tensors, load_tensors, as_generator, mix_seed, NET_SEEDS, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
 from .nets import random_net, net_spec, _NORMS, _INITS
 from .krr import krr_loss_in, centred_onehot
 from .translator import Translator, TranslatorConfig
@@ -89,7 +89,7 @@ class PretrainConfig:
     depth: int = 3
     norm: str = 'instance'
     init: str = 'default'
-    net_seed: int = 1_000_000       # theta' seeds start here, disjoint from the caching network's
+    net_seed: int = NET_SEEDS['pretrain']   # theta' seeds start here, disjoint from the caching network's
     objective: str = 'krr'          # 'krr' (Algorithm 2) or 'ae' (denoising auto-encoder: the "w AE" ablation)
     ae_noise: float = 0.5
     grad_clip: float | None = 1.0
@@ -115,7 +115,7 @@ def check_weights(G, name: str = 'G'):
 
 
 # %% ../nbs/09_pretrain.ipynb #d692905a
-def _step_gen(seed, i): return as_generator(seed * 1_000_003 + i)
+def _step_gen(seed, i): return as_generator(mix_seed(seed, i))
 
 def step_draws(records, cfg: PretrainConfig, i: int):
     """Step `i`'s randomness, from its own generator (so a resumed run draws what the straight run drew): the records
@@ -188,7 +188,7 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
 # %% ../nbs/09_pretrain.ipynb #fdd6829b
 @torch.no_grad()
 def heldout_loss(G, x_pool, y_pool, records, n_nets: int = 4, width: int = 128, depth: int = 3, norm: str = 'instance',
-                 init: str = 'default', net_seed: int = 7_000_000, reg: float = 1e-6, device=None) -> float:
+                 init: str = 'default', net_seed: int = NET_SEEDS['heldout'], reg: float = 1e-6, device=None) -> float:
     "Mean translation loss of `G` over `records` in `n_nets` fixed networks whose seeds training never draws (all targets)."
     device = torch.device(device or default_device())
     if not records: raise ValueError("`records` is empty: pass records from load_cache")
