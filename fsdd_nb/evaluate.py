@@ -14,7 +14,7 @@ from .nets import ConvNet, init_net
 __all__ = ['PROTOCOLS', 'RFAD_HYPERS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps',
            'protocol_for', 'BasicBlock', 'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets',
            'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on',
-           'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores']
+           'outputs', 'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
@@ -303,10 +303,15 @@ def _lr_at(p: EvalProtocol, t: int, total: int) -> float:
 
 class _Trainer:
     "One fresh network of (resolved) `protocol` and its optimiser; `unit(e)` trains one epoch (or one step) and returns the mean loss."
-    def __init__(self, x_syn, target, protocol, n_classes, seed, device, strategy, val=None):
+    def __init__(self, x_syn, target, protocol, n_classes, seed, device, strategy, val=None, fold: bool = True):
         p, self.p, self.strategy = protocol, protocol, strategy
         self.x, self.t = x_syn.detach().to(device), target.to(device)
         self.net = make_net(p, x_syn.shape[1], n_classes, x_syn.shape[-1], seed).to(device)
+        # Centering without augmentation: the frozen copy's outputs on the training images never change, so they are folded
+        # into the target once (f - f0 - t = f - (t + f0)) and only the trained copy runs each step; the held-out images' f0 too.
+        self.fold = fold and isinstance(self.net, Centered) and not strategy and p.loss in ('mse', 'mse_mean')
+        if self.fold: self.t = self.t + outputs(self.net.net0, self.x, p.test_batch)
+        self.val_off = None
         params = [q for q in self.net.parameters() if q.requires_grad]
         self.opt = (torch.optim.SGD(params, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay) if p.optimizer == 'sgd'
                     else torch.optim.Adam(params, lr=p.lr, weight_decay=p.weight_decay))
@@ -320,13 +325,16 @@ class _Trainer:
     def _validate(self):
         "Early stopping, as RFAD's training loop does it: test before the step, keep the best network, stop `patience` steps after it."
         if self.t_step % self.p.val_every == 0:
-            acc = test_accuracy(self.net, self.val[0], self.val[1], self.p.test_batch); self.val_checks += 1
+            if self.fold and self.val_off is None: self.val_off = outputs(self.net.net0, self.val[0], self.p.test_batch)
+            if self.fold: acc = test_accuracy(self.net.net, self.val[0], self.val[1], self.p.test_batch, offset=self.val_off)
+            else: acc = test_accuracy(self.net, self.val[0], self.val[1], self.p.test_batch)
+            self.val_checks += 1
             if acc > self.best: self.best, self.best_t, self.best_state = acc, self.t_step, copy.deepcopy(self.net.state_dict())
         if self.t_step >= self.best_t + self.p.patience: self.done = True
     def _step(self, idx, e):
         xb = self.x[idx]
         if self.strategy: xb = _augment(xb, self.strategy, self.p.dsa_draws, self.gen)
-        loss = protocol_loss(self.net(xb), self.t[idx], self.p)
+        loss = protocol_loss((self.net.net if self.fold else self.net)(xb), self.t[idx], self.p)
         if not torch.isfinite(loss): raise FloatingPointError(f"the training loss became {loss.item()} at {'step' if self.by_step else 'epoch'} {e + 1}; lower the protocol's `lr` (now {self.p.lr}) or `label_scale`")
         self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.t_step += 1
         return loss.item()
@@ -383,11 +391,23 @@ def train_on(x_syn, y_syn, protocol='soft_fast', n_classes=None, seed: int = 0, 
     return tr.finish()
 
 @torch.no_grad()
-def test_accuracy(net: nn.Module, x_test, y_test, batch: int = 1024) -> float:
-    "The fraction of `x_test` that `net` classifies as `y_test`, in batches, without gradients."
+def outputs(net: nn.Module, x, batch: int = 1024):
+    "`net(x)` in eval mode, in batches of `batch`, without gradients (on `net`'s device)."
     dev = next(net.parameters()).device
     was = net.training; net.eval()
-    correct = sum(int((net(x_test[i:i + batch].to(dev)).argmax(1) == y_test[i:i + batch].to(dev)).sum()) for i in range(0, len(x_test), batch))
+    out = torch.cat([net(x[i:i + batch].to(dev)) for i in range(0, len(x), batch)])
+    net.train(was)
+    return out
+
+@torch.no_grad()
+def test_accuracy(net: nn.Module, x_test, y_test, batch: int = 1024, offset=None) -> float:
+    "The fraction of `x_test` that `net` classifies as `y_test` (outputs minus `offset`, if given), in batches, without gradients."
+    dev = next(net.parameters()).device
+    was = net.training; net.eval()
+    def pred(i):
+        o = net(x_test[i:i + batch].to(dev))
+        return (o if offset is None else o - offset[i:i + batch].to(dev)).argmax(1)
+    correct = sum(int((pred(i) == y_test[i:i + batch].to(dev)).sum()) for i in range(0, len(x_test), batch))
     net.train(was)
     return correct / max(len(x_test), 1)
 
