@@ -87,7 +87,8 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
         g = as_generator(mix_seed(cfg.seed, i))
         pick = [keys[j] for j in torch.randint(len(keys), (cfg.batch,), generator=g).tolist()]
         uniq = list(dict.fromkeys(pick))  # G runs once per distinct set; samples drawing the same set share its output
-        out = dict(zip(uniq, G(torch.cat([sets[k][0] for k in uniq]).to(device)).split([len(sets[k][0]) for k in uniq])))
+        x_theta = [sets[k][0] for k in uniq]   # the sets as distilled in theta, before translation
+        out = dict(zip(uniq, G(torch.cat(x_theta).to(device)).split([len(x) for x in x_theta])))
         total = 0.
         for b, k in enumerate(pick):
             xs = out[k]

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #0bb9520b
 from __future__ import annotations
-import json, os, sys, tempfile, time, contextlib, math, functools, platform, traceback
+import json, os, sys, tempfile, time, contextlib, math, functools, inspect, platform, traceback
 from dataclasses import dataclass, field, asdict, is_dataclass
 from pathlib import Path
 import torch
@@ -233,6 +233,21 @@ def mix_seed(seed: int, i: int) -> int:
 
 # where each family of random networks starts (network k of a family is base + k): disjoint, so no stage draws another's
 NET_SEEDS = dict(theta=0, pretrain=1_000_000, adapt=2_000_000, heldout=7_000_000, judge=9_000_000)
+
+# %% ../nbs/00_core.ipynb #205a2c44
+def _patch(f=None, *, cls_method: bool = False):
+    "Add `f` to the class its first parameter (`self`, or `cls` with `cls_method=True`) is annotated with, as fastcore's `patch` does."
+    if f is None: return functools.partial(_patch, cls_method=cls_method)
+    first = next(iter(inspect.signature(f).parameters), None)
+    ann = f.__annotations__.get(first)
+    if ann is None: raise TypeError(f"@patch needs the first parameter of `{f.__name__}` annotated with its class, e.g. `def {f.__name__}(self: MyClass, ...)`")
+    cls = eval(ann, f.__globals__) if isinstance(ann, str) else ann
+    f.__qualname__ = f'{cls.__name__}.{f.__name__}'
+    setattr(cls, f.__name__, classmethod(f) if cls_method else f)
+    return f.__globals__.get(f.__name__)
+
+try: from fastcore.basics import patch
+except ImportError: patch = _patch
 
 # %% ../nbs/00_core.ipynb #158cb122
 class UsageError(ValueError):

@@ -31,10 +31,11 @@ def _judge(kind, x_test, y_test, shape, n_nets, seed, n_classes, flip, device, p
 def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=DEFAULT_TRANSLATOR, adapt_steps: int = 50,
                     distill_steps: int | None = None, distill_lr: float | None = None, adapt_batch: int = 2, adapt_lr: float = 1e-3,
                     target_batch: int | None = 256, n_targets: int | None = None, judge: str = 'krr', judge_nets: int = 3,
-                    test_subset: int | None = 1000, protocol: str = 'soft_fast', seed: int = 0, device=None, root=None, size=None, cbs=None, log=None):
-    "Accuracy at each IPC of `ipcs` for 1 Net, w/o Ada, a translator adapted on that IPC, and one adapted on `adapt_ipcs`."
+                    test_subset: int | None = 1000, protocol: str = 'soft_fast', seed: int = 0, device=None, root=None, size=None, cbs=None, log=None,
+                    timer: Timer | None = None):
+    "Accuracy at each IPC of `ipcs` for 1 Net, w/o Ada, a translator adapted on that IPC, and one adapted on `adapt_ipcs`; seconds per stage go to `timer`."
     from fsdd_nb.fsdd import resolve_translator, theta_of, FewShotConfig
-    device = torch.device(device or default_device()); tm = Timer()
+    device = torch.device(device or default_device()); tm = timer if timer is not None else Timer()
     ipcs, adapt_ipcs = tuple(ipcs), tuple(adapt_ipcs)
     if judge not in ('krr', 'train'): raise ValueError(f"`judge` must be 'krr' or 'train', got {judge!r}")
     if not ipcs or not adapt_ipcs: raise ValueError("`ipcs` and `adapt_ipcs` must each name at least one IPC, e.g. ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10)")
@@ -56,12 +57,11 @@ def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=
     rows = []
     for ipc in ipcs:
         with tm('adapt_specific'): G_one, _ = adapt_translator(G, x, y, {ipc: sets[ipc]}, acfg, ds.n_classes, cbs, device)
-        x0, ys = sets[ipc]
+        x_theta, ys = sets[ipc]   # the set as distilled in theta, before translation
         for curve, g in (('1 Net', None), ('w/o Ada', G0), ('adapted on this IPC', G_one), (f'adapted on {list(adapt_ipcs)}', G_all)):
-            with tm('judge'): acc = score(x0 if g is None else translate(g, x0), ys)
+            with tm('judge'): acc = score(x_theta if g is None else translate(g, x_theta), ys)
             rows.append(dict(dataset=ds.name, ipc=ipc, seen=ipc in adapt_ipcs, curve=curve, acc=round(100 * acc, 2)))
             if log: log(rows[-1])
-    cross_ipc_study.seconds = {k: round(v, 1) for k, v in tm.seconds.items()}
     return rows
 
 # %% ../nbs/14_cross_ipc.ipynb #38e4186c

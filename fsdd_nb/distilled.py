@@ -8,7 +8,7 @@ import json, math, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import torch
-from .core import save_tensors, load_tensors, check_images, versions as _versions, _jsonable
+from .core import save_tensors, load_tensors, check_images, versions as _versions, _jsonable, patch
 from .data import Preprocess
 
 # %% auto #0
@@ -76,8 +76,10 @@ class DistilledSet:
         return self.y.argmax(1) if self.soft else self.y
 
 # %% ../nbs/06_distilled.ipynb #d459f5e8
-def _save(self, path) -> Path:
-    "Write this set to `path` (a .safetensors file), atomically."
+@patch
+def save(self: DistilledSet,
+         path) -> Path:  # a .safetensors file; written to a temporary file first, then moved into place
+    "Write this set to `path`, atomically: tensors `x`, `y` (and `x_theta`, the preprocessing's), the rest as JSON metadata."
     tensors = dict(x=self.x, y=self.y)
     if self.x_theta is not None:  # safetensors refuses tensors that share memory (an untranslated set is its own x_theta)
         shared = self.x_theta.untyped_storage().data_ptr() == self.x.untyped_storage().data_ptr()
@@ -89,7 +91,9 @@ def _save(self, path) -> Path:
     meta = dict(format=FORMAT, format_version=FORMAT_VERSION, preprocess=pre_meta, **{f: getattr(self, f) for f in _META_FIELDS})
     return save_tensors(path, tensors, meta)
 
-def _load(cls, path) -> DistilledSet:
+@patch(cls_method=True)
+def load(cls: DistilledSet,
+         path) -> DistilledSet:  # a file written by `DistilledSet.save`; read without pickle
     "Read a set written by `DistilledSet.save` (tensors come back on the CPU, bit for bit)."
     tensors, meta = load_tensors(path)
     if meta.get('format') != FORMAT:
@@ -106,13 +110,19 @@ def _load(cls, path) -> DistilledSet:
         except ValueError as e: raise ValueError(f"{path} has a damaged preprocessing record ({e}); save the set again") from None
     return cls(tensors['x'], tensors['y'], preprocess=pre, x_theta=tensors.get('x_theta'), **{f: meta[f] for f in _META_FIELDS})
 
-DistilledSet.save = _save
-DistilledSet.load = classmethod(_load)
-
 # %% ../nbs/06_distilled.ipynb #28bc1d15
-def _from_result(cls, result, dataset=None, preprocess: Preprocess | None = None, classes=None, index: int = 0,
-                 method: str = 'krr', timings: dict | None = None, extra: dict | None = None) -> DistilledSet:
-    "A `DistilledSet` from set `index` of a `krr.DistillResult`; `dataset` is a `data.Dataset` (or its name, then pass `classes`)."
+@patch(cls_method=True)
+def from_result(cls: DistilledSet,
+                result,  # a `krr.DistillResult`, from `distill_krr` or `distill_tasks`
+                dataset=None,  # the `data.Dataset` it was distilled from (or its name; then pass `classes`)
+                preprocess: Preprocess | None = None,  # the preprocessing the images live in
+                classes=None,  # class names (default: the dataset's, else '0', '1', ...)
+                index: int = 0,  # which of the result's sets (one per task)
+                method: str = 'krr',  # how the set was made, as the file records it
+                timings: dict | None = None,  # seconds per stage, besides the distillation's own
+                extra: dict | None = None,  # anything else worth keeping (JSON-able)
+               ) -> DistilledSet:
+    "A `DistilledSet` from set `index` of a `krr.DistillResult`, with its config, seeds, costs and losses."
     if not hasattr(result, 'x_syn') or not hasattr(result, 'y_syn'): raise ValueError(f"`result` must be a krr.DistillResult (from distill_krr or distill_tasks), got {type(result).__name__}")
     if not 0 <= index < len(result.x_syn): raise ValueError(f"`index` {index} is out of range: the result holds {len(result.x_syn)} distilled set(s)")
     name = getattr(dataset, 'name', dataset) or ''
@@ -127,16 +137,19 @@ def _from_result(cls, result, dataset=None, preprocess: Preprocess | None = None
     return cls(result.x_syn[index].detach().cpu(), y, list(classes), preprocess, method, cfg, seeds,
                dict(distill=result.seconds, **(timings or {})), _versions(), str(name), ex)
 
-DistilledSet.from_result = classmethod(_from_result)
-
 # %% ../nbs/06_distilled.ipynb #03f38f0e
-def _images(self) -> torch.Tensor:
+@patch
+def images(self: DistilledSet) -> torch.Tensor:
     "The images in pixel space: the preprocessing undone, clamped to [0, 1]."
     x = self.x.detach().float()
     return (self.preprocess.inverse(x) if self.preprocess is not None else x).clamp(0, 1)
 
-def _show(self, max_images: int = 200, ncols: int | None = None, title: str | None = None):
-    "A plotly grid of (at most `max_images` of) the images, labelled by class (the argmax of soft labels)."
+@patch
+def show(self: DistilledSet,
+         max_images: int = 200,  # at most this many images, the first ones
+         ncols: int | None = None,  # images a row (default: one row per class when the set is grouped by class, else a square)
+         title: str | None = None):  # the figure's title (default: dataset, method and IPC)
+    "A plotly grid of the images, labelled by class (the argmax of soft labels); `figures.show` draws it with a PNG."
     from fsdd_nb.data import show_images
     n = min(len(self.x), max_images)
     title = title or f"{self.dataset or 'distilled set'}: {self.method or 'images'}, IPC {self.ipc}" + (f' (first {n} of {len(self.x)})' if n < len(self.x) else '')
@@ -145,7 +158,8 @@ def _show(self, max_images: int = 200, ncols: int | None = None, title: str | No
 def _describe_pre(p):
     return 'none (raw pixels)' if p is None else ('standardise + ZCA' if p.zca else 'standardise') + ' per channel'
 
-def _summary(self) -> str:
+@patch
+def summary(self: DistilledSet) -> str:
     "A few lines: what the set is, how it was made, what it cost."
     c, h, w = self.x.shape[1:]
     lines = [f"DistilledSet of {self.dataset or '?'} by {self.method or '?'}: {len(self.x)} images {c}x{h}x{w}, {self.n_classes} classes, IPC {self.ipc}, "
@@ -157,14 +171,22 @@ def _summary(self) -> str:
     if self.versions: lines.append('versions: ' + ', '.join(f'{k} {v}' for k, v in self.versions.items()))
     return '\n'.join(lines)
 
-def _repr(self) -> str:
+@patch
+def __repr__(self: DistilledSet) -> str:
     return (f"DistilledSet({self.dataset or '?'!r}, {self.method or '?'}: {tuple(self.x.shape)}, {self.n_classes} classes, IPC {self.ipc}, "
             f"{'soft' if self.soft else 'hard'} labels, preprocess={_describe_pre(self.preprocess)})")
 
-DistilledSet.images, DistilledSet.show, DistilledSet.summary, DistilledSet.__repr__ = _images, _show, _summary, _repr
-
 # %% ../nbs/06_distilled.ipynb #65f175b8
-def _evaluate(self, dataset, protocol='soft_fast', n_nets: int | None = None, device=None, seed: int = 0, cbs=None, **overrides) -> dict:
+@patch
+def evaluate(self: DistilledSet,
+             dataset,  # the `data.Dataset` the set came from, or its name (loaded at the set's image size)
+             protocol='soft_fast',  # an `evaluate.PROTOCOLS` name or an `EvalProtocol`; RFAD's presets take RFAD's settings for its datasets
+             n_nets: int | None = None,  # networks to train (default: the protocol's)
+             device=None,  # cpu, cuda ... (default: the fastest available)
+             seed: int = 0,  # network k is seeded by seed + k
+             cbs=None,  # callbacks that follow the training (see `core.run_loop`)
+             **overrides,  # protocol fields to change, e.g. epochs=100
+            ) -> dict:  # `evaluate.evaluate`'s result (mean, std, accs, protocol, seconds ...) and the dataset's name
     "Train fresh networks on this set and test them on `dataset`'s test split, preprocessed as the set was."
     from fsdd_nb.evaluate import evaluate, protocol_for
     from fsdd_nb.data import load_dataset, Dataset
@@ -184,5 +206,3 @@ def _evaluate(self, dataset, protocol='soft_fast', n_nets: int | None = None, de
     r = evaluate(self.x, self.y, x_test, dataset.y_test, p, n_classes=self.n_classes, seed=seed, device=device, cbs=cbs, flip=dataset.flip, n_nets=n_nets, val=val)
     r['dataset'] = dataset.name
     return r
-
-DistilledSet.evaluate = _evaluate

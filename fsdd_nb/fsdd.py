@@ -147,8 +147,8 @@ def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_ste
         adapt_sets = {k: v for k, v in sets.items() if cfg.adapt_ipcs is None or k in cfg.adapt_ipcs}
         G2, losses = adapt_translator(G, x, y, adapt_sets, acfg, ds.n_classes, cbs, device) if cfg.adapt_steps else (G.to(device).eval(), [])
     with tm('translate'):
-        x0, y_syn = sets[cfg.ipc]
-        x_syn = translate(G2, x0) if cfg.translator != 'identity' else x0.cpu()
+        x_theta, y_syn = sets[cfg.ipc]   # the set as distilled in theta, before translation
+        x_syn = translate(G2, x_theta) if cfg.translator != 'identity' else x_theta.cpu()
     method = 'fsdd' if cfg.translator != 'identity' else '1net'
     dd = DistilledSet(x=x_syn, y=y_syn.cpu(), classes=list(ds.classes), preprocess=pre, method=method,
                         config=dict(fewshot=asdict(cfg), adapt=asdict(acfg), translator_record={k: rec[k] for k in ('theta', 'cache', 'pretrain', 'translator', 'date') if k in rec}),
@@ -157,6 +157,6 @@ def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_ste
                         extra=dict(machine=machine_info(device), adapt_losses=losses, final_distill_loss=res.losses[-1], networks=1 + acfg.adapt_steps * acfg.batch,
                                    target_forwards=res.target_forwards + _adapt_forwards(acfg, len(x)),
                                    theta_passes=res.target_forwards + res.syn_forwards,          # the distillation in theta alone
-                                   syn_forwards=res.syn_forwards + acfg.adapt_steps * acfg.batch * len(x0)),
-                        x_theta=x0.cpu())  # the set before translation, saved with it
+                                   syn_forwards=res.syn_forwards + acfg.adapt_steps * acfg.batch * len(x_theta)),
+                        x_theta=x_theta.cpu())  # the set before translation, saved with it
     return dd

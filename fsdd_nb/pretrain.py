@@ -19,9 +19,9 @@ __all__ = ['translation_loss', 'previous_checkpoint', 'save_checkpoint', 'load_c
            'heldout_loss']
 
 # %% ../nbs/09_pretrain.ipynb #3a6b09c3
-def translation_loss(G, x_syn0, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
-    "||f_theta'(X_T) w*(G(X_S')) - Y_T||^2 for one sample: `krr_loss_in` `net` of the translated set, tested on the real targets."
-    return krr_loss_in(net, G(x_syn0), y_syn, x_tgt, y_tgt, reg)
+def translation_loss(G, x_theta, y_syn, x_tgt, y_tgt, net, reg: float = 1e-6):
+    "||f_theta'(X_T) w*(G(X_S')) - Y_T||^2 for one sample: `krr_loss_in` `net` of the translated set `G(x_theta)`, tested on the real targets."
+    return krr_loss_in(net, G(x_theta), y_syn, x_tgt, y_tgt, reg)
 
 # %% ../nbs/09_pretrain.ipynb #9bc29ff1
 def _opt_tensors(opt):
@@ -198,7 +198,7 @@ def heldout_loss(G, x_pool, y_pool, records, n_nets: int = 4, width: int = 128, 
     total = 0.
     for rec in records:
         ti, yt = record_targets(rec, y_pool)
-        xs0, ys = rec.x_syn.to(device), rec.y_syn.to(device)
-        total += sum(translation_loss(G, xs0, ys, x_pool[ti], yt, net, reg).item() for net in nets) / n_nets
+        x_theta, ys = rec.x_syn.to(device), rec.y_syn.to(device)
+        total += sum(translation_loss(G, x_theta, ys, x_pool[ti], yt, net, reg).item() for net in nets) / n_nets
     return total / len(records)
 
