@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, time
 from dataclasses import dataclass, asdict, field
 import torch
-from .core import as_generator, mix_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
+from .core import as_generator, mix_seed, init_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
 from .nets import random_net, net_spec
 from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in
 from .data import init_synthetic, balanced_subset
@@ -62,7 +62,7 @@ def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=N
     pool_idx = torch.arange(len(x_tgt)) if cfg.n_targets is None else balanced_subset(y_tgt, cfg.n_targets, C, generator=as_generator(cfg.seed))
     tasks = []
     for ipc in ipcs:
-        xi, yi = init_synthetic(x_tgt, y_tgt, ipc, C, generator=as_generator(cfg.seed + ipc))  # depends on (seed, ipc) only
+        xi, yi = init_synthetic(x_tgt, y_tgt, ipc, C, generator=as_generator(init_seed(cfg.seed, ipc)))  # depends on (seed, ipc) only
         tasks.append(KRRTask(pool_idx, centred_onehot(y_tgt[pool_idx], C), xi, centred_onehot(yi, C)))
     res = distill_tasks(x_tgt, tasks, cfg.distill_config(), cbs, device)
     return {ipc: (xs, ys) for ipc, xs, ys in zip(ipcs, res.x_syn, res.y_syn)}, res

@@ -8,7 +8,7 @@ import json, time, os, tempfile, platform
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import torch
-from .core import default_device, as_generator, versions, Timer, NET_SEEDS
+from .core import default_device, as_generator, versions, Timer, NET_SEEDS, init_seed
 from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot
@@ -244,7 +244,7 @@ def krr_rows(name, profile: BenchProfile, device=None, root=None, log=print):
     rows = []
     for ipc in profile.ipcs:
         if ipc > int(torch.bincount(y).min()): continue
-        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(profile.seed + ipc))
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(profile.seed, ipc)))
         row = dict(dataset=ds.name, ipc=ipc, method='random real', distill_s=0.0, target_forwards=0,
                    **_eval(x0, centred_onehot(y0, ds.n_classes), xte, yte, ds, profile, device))
         rows.append(row); log(row)
@@ -274,8 +274,8 @@ def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae
     rows = []
     for ipc in profile.ipcs:
         if ipc > int(torch.bincount(y).min()): continue
-        # the same real images start every row: distill_in_theta also seeds IPC `ipc`'s initial set with seed + ipc
-        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(profile.seed + ipc))
+        # the same real images start every row: distill_in_theta also seeds IPC `ipc`'s initial set with init_seed(seed, ipc)
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(profile.seed, ipc)))
         base = DistillConfig(steps=steps, n_nets=steps, lr=lr, width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'],
                             target_batch=profile.baseline_target_batch, seed=profile.seed)   # the translator's theta family
         t = time.perf_counter(); res = distill_krr(x, y, x0, y0, base, device=device, n_classes=ds.n_classes)
@@ -353,7 +353,7 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
         rows.append(dict(dataset=ds.name, **r)); log(rows[-1])
         if save: save(rows)
     for ipc in ipcs:
-        x0, y0 = init_synthetic(xt, yt, ipc, ds.n_classes, generator=as_generator(seed + ipc))
+        x0, y0 = init_synthetic(xt, yt, ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))
         r = judge(x0, y0); add(ipc=ipc, method='random real', steps=0, seconds=0., image_passes=0, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
         for v, kw in variants.items():
             kw = dict(kw); base = kw.pop('baseline', False)
@@ -402,7 +402,7 @@ STUDY_VARIANTS = {   # one change each from STUDY_BASE; n_nets='T' is a fresh ne
 
 class KRRJudge:
     "Test accuracy of KRR fitted on a set's features in `n_nets` random networks (no norm, He init): test features computed once per network."
-    def __init__(self, x_test, y_test, n_nets=3, width=128, depth=3, reg=1e-6, seed=10_000, device='cpu'):
+    def __init__(self, x_test, y_test, n_nets=3, width=128, depth=3, reg=1e-6, seed=NET_SEEDS['study_judge'], device='cpu'):
         ch, hw = x_test.shape[1], x_test.shape[-1]
         self.nets = [random_net(seed + j, ch, hw, width, depth, 'none', 'rfad', device=device) for j in range(n_nets)]
         with torch.no_grad(): self.f_test = [torch.cat([n.features(x_test[i:i + 512].to(device)) for i in range(0, len(x_test), 512)]) for n in self.nets]
@@ -450,7 +450,7 @@ def engine_study_rows(name, ipc=1, variants=None, base=None, judge_nets=3, proto
         if n not in subsets: subsets[n] = balanced_subset(y, n, ds.n_classes, generator=as_generator(seed)) if n else torch.arange(len(x))
         return subsets[n]
     ti = targets(base['n_targets'])
-    x0, y0 = init_synthetic(x[ti], y[ti], ipc, ds.n_classes, generator=as_generator(seed + ipc))
+    x0, y0 = init_synthetic(x[ti], y[ti], ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))
     ka, ks = judge(x0, y0, ds.n_classes)
     add(variant='random real', change='', steps=0, seconds=0., image_passes=0, krr_acc=ka, krr_std=ks, _x=x0, _y=y0)
     for v, kw in variants.items():
@@ -515,7 +515,7 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
     for tr in translators:   # one Baseline and one 1-Net curve per theta family
         th = th_of(tr); thetas.setdefault(json.dumps(th, sort_keys=True), th)
     for ipc in ipcs:
-        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(seed + ipc))   # distill_in_theta's start too
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))   # distill_in_theta's start too
         add(ipc=ipc, method='random real', theta='', steps=0, adapt_steps=0, seconds=0., image_passes=0, networks=0, **judge(x0, y0))
         for key, th in thetas.items():
             T = max(steps); fam = f"w{th['width']} {th['norm']}/{th['init']}"
@@ -612,7 +612,7 @@ def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fas
     for ipc in ipcs:
         xs, ys = sets[ipc]
         if xs.shape[1:] != x.shape[1:] or ys.shape[1] != ds.n_classes: raise ValueError(f"the RFAD set for IPC {ipc} has images {tuple(xs.shape[1:])} and {ys.shape[1]} classes; `data` has {tuple(x.shape[1:])} and {ds.n_classes}")
-        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(seed + ipc))
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))
         cands = [('RFAD', xs, ys)] + ([('random real', x0, centred_onehot(y0, ds.n_classes) * 0.9 / (1 - 1 / ds.n_classes))] if random_real else [])
         for name in protocols:
             proto = get_protocol(name, **overrides.get(name, {}))

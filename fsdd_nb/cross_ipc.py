@@ -6,7 +6,7 @@
 from __future__ import annotations
 import time
 import torch
-from .core import default_device, as_generator, Timer, NET_SEEDS
+from .core import default_device, as_generator, Timer, NET_SEEDS, mix_seed
 from .data import Dataset, load_dataset, Preprocess, balanced_subset
 from .nets import random_net
 from .krr import krr_accuracy
@@ -20,7 +20,7 @@ __all__ = ['cross_ipc_study', 'plot_cross_ipc']
 # %% ../nbs/14_cross_ipc.ipynb #341b9661
 def _judge(kind, x_test, y_test, shape, n_nets, seed, n_classes, flip, device, protocol):
     if kind == 'krr':
-        nets = [random_net(NET_SEEDS['judge'] + seed * 1000 + k, *shape, device=device) for k in range(n_nets)]
+        nets = [random_net(NET_SEEDS['judge'] + mix_seed(seed, k), *shape, device=device) for k in range(n_nets)]
         return lambda xs, ys: sum(krr_accuracy(xs, ys, x_test, y_test, n) for n in nets) / n_nets
     if kind == 'train':
         from fsdd_nb.evaluate import evaluate
