@@ -12,8 +12,8 @@ from .nets import random_net, net_spec
 
 # %% auto #0
 __all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'krr_loss_in', 'target_moments',
-           'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'pad_targets', 'sample_targets',
-           'distill_tasks', 'distill_krr', 'krr_accuracy']
+           'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'unpad_sets', 'pad_targets',
+           'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr', 'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
 def centred_onehot(y, n_classes: int):
@@ -131,6 +131,11 @@ def pad_sets(tasks, device='cpu'):
         n, c = t.y_syn.shape; x_syn[b, :n] = t.x_syn.to(device); y_syn[b, :n, :c] = t.y_syn.to(device); smask[b, :n] = 1; cmask[b, 0, :c] = 1
     return x_syn, y_syn, smask, cmask
 
+def unpad_sets(x_syn, y_syn, tasks):
+    "Each task's own images and labels out of the padded batch, detached copies: the inverse of `pad_sets`."
+    return ([x_syn[b, :len(t.x_syn)].detach().clone() for b, t in enumerate(tasks)],
+            [y_syn[b, :len(t.x_syn), :t.y_syn.shape[1]].detach().clone() for b, t in enumerate(tasks)])
+
 def pad_targets(tasks, c_max: int, device='cpu'):
     """The tasks' targets, encoded once whatever the overlap: `uniq` (the distinct pool indices), `pos` (B, m_max: each
     task target's row in `uniq`), `y_tgt` (B, m_max, c_max: their labels, zero-padded) and `tcount` (targets per task)."""
@@ -154,9 +159,54 @@ def sample_targets(tcount, m_max: int, target_batch: int, gen=None):
     sel = r.argsort(-1)[:, :target_batch]
     return sel, (r.gather(1, sel) < 2).float()
 
-# %% ../nbs/04_krr.ipynb #fa69ecd0
+# %% ../nbs/04_krr.ipynb #60d9b9cb
 MOMENT_BUDGET = 2 ** 26   # largest B * d^2 (float64 entries, 512 MB) held as target moments; 0 turns them off
 
+class TargetFeatures:
+    "The real targets of `distill_tasks` and their features in the network serving the steps: cached, reduced to moments, or encoded per step."
+    def __init__(self, x_pool, tasks, c_max: int, cfg: DistillConfig, device='cpu'):
+        self.x_pool, self.cfg, self.device, self.B = x_pool.to(device), cfg, device, len(tasks)
+        self.uniq, self.pos, self.y, self.count = pad_targets(tasks, c_max, device)
+        self.m_max = self.pos.shape[1]
+        self.batch = min(cfg.target_batch or self.m_max, self.m_max)        # targets a task uses per step
+        # encoding every distinct target once per network beats encoding a batch each step
+        self.cache = cfg.dsa is None and cfg.steps / cfg.n_nets * self.batch * self.B >= len(self.uniq)
+        self.feats = self.moments = None; self.forwards = 0
+    def use(self, net):
+        "`net` serves the next steps: encode every target once (and keep their moments) when that pays."
+        if not self.cache: return
+        self.feats = encode(net, self.x_pool[self.uniq], self.cfg.encode_batch); self.forwards += len(self.uniq)
+        d = self.feats.shape[1]   # all targets every step, more of them than features: their moments suffice
+        if self.batch >= self.m_max and self.m_max > d and self.B * d * d <= MOMENT_BUDGET:
+            self.moments = target_moments(self.feats[self.pos], self.y, (torch.arange(self.m_max, device=self.device) < self.count[:, None]).float())
+    def sample(self, gen=None):
+        "This step's draw: `(sel, tgt_mask)` of `sample_targets`, all targets or `batch` per task."
+        return sample_targets(self.count, self.m_max, self.batch, gen)
+    def features(self, net, sel, dsa_params=None):
+        "`(f_t, y_t)` of the drawn targets (B, batch, d) and (B, batch, c_max); `(None, None)` when the moments stand in for them."
+        if self.moments is not None: return None, None
+        y_t = self.y.gather(1, sel[..., None].expand(-1, -1, self.y.shape[-1]))
+        if self.cache: return self.feats[self.pos.gather(1, sel)], y_t
+        need, pinv = torch.unique(self.pos.gather(1, sel), return_inverse=True)
+        xt = self.x_pool[self.uniq[need]]
+        if dsa_params is not None:
+            from fsdd_nb.dsa import apply_dsa
+            xt = apply_dsa(xt, dsa_params)
+        self.forwards += len(need)
+        return encode(net, xt, self.cfg.encode_batch)[pinv], y_t
+
+# %% ../nbs/04_krr.ipynb #7fc2fc6e
+def step_loss(f_t, y_t, f_s, y_s, reg: float, syn_mask, tgt_mask, class_mask, moments=None, tcount=None):
+    "A step's loss summed over the tasks, and `None`, or NaN and why: the synthetic features broke, the solve failed, the loss is not finite."
+    nan = torch.tensor(float('nan'))
+    if not torch.isfinite(f_s).all(): return nan, 'the synthetic features became NaN or Inf'
+    try:
+        if moments is not None: loss = (krr_moment_loss(moments, f_s, y_s, reg, mask=syn_mask) / tcount).sum().float()
+        else: loss = krr_loss(f_t, y_t, f_s, y_s, reg, syn_mask, tgt_mask, class_mask).sum()
+    except FloatingPointError: return nan, 'the kernel matrix is not positive definite'
+    return loss, None if torch.isfinite(loss) else f'the distillation loss became {loss.item()}'
+
+# %% ../nbs/04_krr.ipynb #fa69ecd0
 def _schedule(steps, n_nets):
     if not 1 <= n_nets <= steps: raise ValueError(f"`n_nets` (R) must be between 1 and `steps` (T={steps}), got {n_nets}")
     return [min(i * n_nets // steps, n_nets - 1) for i in range(steps)]
@@ -174,80 +224,50 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     check_images(x_pool, 'x_tgt')
     if not tasks: raise ValueError("`tasks` is empty: give at least one synthetic set to distil")
     for i, t in enumerate(tasks): _check_task(i, t, x_pool)
+    snap_at = {int(k) for k in cfg.snapshot_at}
+    if bad := sorted(k for k in snap_at if not 1 <= k <= cfg.steps): raise ValueError(f"`snapshot_at` steps {bad} are outside 1..{cfg.steps} (`steps`)")
     sched = _schedule(cfg.steps, cfg.n_nets)
+    # the synthetic sets, padded into one batch, are what the optimiser moves
     x_syn, y_syn, smask, cmask = pad_sets(tasks, device)
     B, n_max, c_max = y_syn.shape
     x_syn.requires_grad_(True); y_syn.requires_grad_(cfg.learn_labels)
-    groups = [dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else [])
-    opt = torch.optim.Adam(groups)
-    # targets: the union of all tasks' indices is encoded once per network
-    x_pool = x_pool.to(device)
-    uniq, pos, y_tgt, tcount = pad_targets(tasks, c_max, device)
-    m_max = pos.shape[1]
-    tb = min(cfg.target_batch or m_max, m_max)
-    gen = as_generator(cfg.seed)
-    steps_per_net = cfg.steps / cfg.n_nets
-    cache = cfg.dsa is None and steps_per_net * tb * B >= len(uniq)  # encoding every target once beats encoding batches
-    state = dict(net_idx=-1, net=None, feats=None, moments=None, tf=0, sf=0)
+    opt = torch.optim.Adam([dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else []))
+    targets, gen = TargetFeatures(x_pool, tasks, c_max, cfg, device), as_generator(cfg.seed)
     if cfg.dsa is not None: from fsdd_nb.dsa import sample_dsa_params, apply_dsa
-    seeds = [cfg.theta_seed + r for r in range(cfg.n_nets)]
     ch, hw = x_pool.shape[1], x_pool.shape[-1]
+    st = dict(net_idx=-1, net=None, syn_forwards=0)
 
     def step(i):
-        if sched[i] != state['net_idx']:
-            state['net_idx'] = sched[i]
-            state['net'] = net_spec(cfg).make(ch, hw, offset=sched[i], device=device)
-            if cache:
-                state['feats'] = encode(state['net'], x_pool[uniq], cfg.encode_batch); state['tf'] += len(uniq)
-                d = state['feats'].shape[1]   # all targets every step, more of them than features: their moments suffice
-                if tb >= m_max and m_max > d and B * d * d <= MOMENT_BUDGET:
-                    state['moments'] = target_moments(state['feats'][pos], y_tgt, (torch.arange(m_max, device=device) < tcount[:, None]).float())
-        net = state['net']
-        # which targets this step: all, or `tb` per task drawn at random
-        sel, tmask = sample_targets(tcount, m_max, tb, gen)
+        if sched[i] != st['net_idx']:   # a new network serves the steps from here
+            st['net_idx'], st['net'] = sched[i], net_spec(cfg).make(ch, hw, offset=sched[i], device=device)
+            targets.use(st['net'])
+        sel, tmask = targets.sample(gen)
         params = sample_dsa_params(cfg.dsa, generator=gen) if cfg.dsa is not None else None
-        if state['moments'] is not None: f_t = None
-        elif cache: f_t = state['feats'][pos.gather(1, sel)]
-        else:
-            need, pinv = torch.unique(pos.gather(1, sel), return_inverse=True)
-            xt = x_pool[uniq[need]]
-            if params is not None: xt = apply_dsa(xt, params)
-            f_t = encode(net, xt, cfg.encode_batch)[pinv]; state['tf'] += len(need)
+        f_t, y_t = targets.features(st['net'], sel, params)
         xs = x_syn.flatten(0, 1)
         if params is not None and cfg.dsa_syn: xs = apply_dsa(xs, params)
-        f_s = net.features(xs).view(B, n_max, -1) * smask[..., None]; state['sf'] += int(smask.sum())
-        ys = y_syn * cmask
-        why = 'the kernel matrix is not positive definite'
-        if torch.isfinite(f_s).all():
-            try:
-                if f_t is None: loss = (krr_moment_loss(state['moments'], f_s, ys, cfg.reg, mask=smask) / tcount).sum().float()
-                else: loss = krr_loss(f_t, y_tgt.gather(1, sel[..., None].expand(-1, -1, c_max)), f_s, ys, cfg.reg, smask, tmask, cmask).sum()
-                why = f'the distillation loss became {loss.item()}'
-            except FloatingPointError: loss = torch.tensor(float('nan'))
-        else: loss, why = torch.tensor(float('nan')), 'the synthetic features became NaN or Inf'
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
-                                     f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")
+        f_s = st['net'].features(xs).view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += int(smask.sum())
+        loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count)
+        if why: raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
+                                         f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
         return loss.item() / B, dict(net=sched[i])
 
-    t0 = time.perf_counter()
-    hist, snaps, snap_at = [], {}, {int(k) for k in cfg.snapshot_at}
-    if bad := sorted(k for k in snap_at if not 1 <= k <= cfg.steps): raise ValueError(f"`snapshot_at` steps {bad} are outside 1..{cfg.steps} (`steps`)")
-    def _step(i):
+    t0, hist, snaps = time.perf_counter(), [], {}
+    def step_and_snapshot(i):
         out = step(i); hist.append(out[0])
         if i + 1 in snap_at:
             if device.type == 'cuda': torch.cuda.synchronize()
-            snaps[i + 1] = dict(x_syn=[x_syn[b, :len(t.x_syn)].detach().cpu().clone() for b, t in enumerate(tasks)],
-                                y_syn=[y_syn[b, :len(t.x_syn), :t.y_syn.shape[1]].detach().cpu().clone() for b, t in enumerate(tasks)],
-                                seconds=time.perf_counter() - t0, target_forwards=state['tf'], syn_forwards=state['sf'])
+            xs_i, ys_i = unpad_sets(x_syn, y_syn, tasks)
+            snaps[i + 1] = dict(x_syn=[v.cpu() for v in xs_i], y_syn=[v.cpu() for v in ys_i], seconds=time.perf_counter() - t0,
+                                target_forwards=targets.forwards, syn_forwards=st['syn_forwards'])
         return out
-    run_loop('distill', cfg.steps, _step, cbs)
+    run_loop('distill', cfg.steps, step_and_snapshot, cbs)
     if device.type == 'cuda': torch.cuda.synchronize()
     secs = time.perf_counter() - t0
-    xs_out = [x_syn[b, :len(t.x_syn)].detach().clone() for b, t in enumerate(tasks)]
-    ys_out = [y_syn[b, :len(t.x_syn), :t.y_syn.shape[1]].detach().clone() for b, t in enumerate(tasks)]
-    return DistillResult(xs_out, ys_out, hist, secs, state['tf'], state['sf'], seeds, asdict(cfg), snaps)
+    return DistillResult(*unpad_sets(x_syn, y_syn, tasks), hist, secs, targets.forwards, st['syn_forwards'],
+                         [cfg.theta_seed + r for r in range(cfg.n_nets)], asdict(cfg), snaps)
+
 
 # %% ../nbs/04_krr.ipynb #b915dbf0
 def distill_krr(x_tgt, y_tgt, x_syn, y_syn, cfg: DistillConfig = None, cbs=None, device=None, n_classes=None):
