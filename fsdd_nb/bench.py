@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_bench.ipynb #7f5c4c51
 from __future__ import annotations
-import json, time, os, tempfile, platform
+import hashlib, json, time, os, tempfile, platform
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import torch
@@ -276,6 +276,9 @@ def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae
         if ipc > int(torch.bincount(y).min()): continue
         # the same real images start every row: distill_in_theta also seeds IPC `ipc`'s initial set with init_seed(seed, ipc)
         x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(profile.seed, ipc)))
+        row = dict(dataset=ds.name, size=x.shape[-1], ipc=ipc, method='random real', seconds=0., networks=0, target_forwards=0,
+                   **_eval(x0, centred_onehot(y0, ds.n_classes), xte, yte, ds, profile, device))
+        rows.append(row); log(row)                                     # the floor: the real images every row starts from
         base = DistillConfig(steps=steps, n_nets=steps, lr=lr, width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'],
                             target_batch=profile.baseline_target_batch, seed=profile.seed)   # the translator's theta family
         t = time.perf_counter(); res = distill_krr(x, y, x0, y0, base, device=device, n_classes=ds.n_classes)
@@ -599,8 +602,9 @@ def load_rfad_set(path):
         return torch.from_numpy(z['images']).float(), torch.from_numpy(z['labels']).float()
 
 def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fast', 'frepo'), ipcs=(1, 10), overrides=None,
-                  random_real=True, test_subset=None, device=None, seed: int = 0, log=print, save=None):
+                  random_real=True, test_subset=None, device=None, seed: int = 0, log=print, save=None, checkpoints=None):
     "Accuracy of RFAD's sets (`sets_dir/<ipc>/best.npz`) and of random real images, on CIFAR-10's validation split (or `test_subset` class-balanced images of it), per protocol."
+    # checkpoints: a folder where each evaluation keeps its resumable state (see `evaluate`), so a killed run carries on
     device = device or default_device(); overrides = overrides or {}
     for name in protocols: get_protocol(name, **overrides.get(name, {}))   # a bad name or field fails before any work
     sets = {ipc: load_rfad_set(Path(sets_dir) / str(ipc) / 'best.npz') for ipc in ipcs}
@@ -618,7 +622,9 @@ def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fas
             proto = get_protocol(name, **overrides.get(name, {}))
             val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto.early_stopping else None
             for method, a, b in cands:
-                r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
+                tag = hashlib.sha1(json.dumps([name, overrides.get(name, {}), test_subset, seed], sort_keys=True).encode()).hexdigest()[:8]
+                ck = Path(checkpoints) / f"{name}_ipc{ipc}_{method.replace(' ', '_')}_{tag}.safetensors" if checkpoints else None
+                r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val, checkpoint=ck)
                 rows.append(dict(set=method, ipc=ipc, protocol=name, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2), n_nets=len(r['accs']),
                                  lr=r['protocol']['lr'], label_scale=r['protocol']['label_scale'], steps=r.get('early_stopping'), eval_s=round(r['seconds'], 1),
                                  n_test=len(yte), width=r['protocol']['width'], overrides=overrides.get(name, {})))
@@ -760,7 +766,7 @@ def fsdd_bench(
         cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['size', 'seconds', 'networks', 'target_forwards', 'speedup_vs_baseline'])
     elif what == 'rfad_sets':
         rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, test_subset=test_subset or None, device=device,
-                             save=lambda r: save_results(out, what, r, None, command=cmd))
+                             save=lambda r: save_results(out, what, r, None, command=cmd), checkpoints=Path(out).expanduser() / 'checkpoints')
         cols = ['set', 'ipc', 'protocol', 'width', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'n_test', 'eval_s']
     elif what == 'study':
         rows = []

@@ -6,10 +6,10 @@
 from __future__ import annotations
 import time
 import torch
-from .core import default_device, as_generator, Timer, NET_SEEDS, mix_seed
-from .data import Dataset, load_dataset, Preprocess, balanced_subset
+from .core import default_device, as_generator, Timer, NET_SEEDS, mix_seed, init_seed
+from .data import Dataset, load_dataset, Preprocess, balanced_subset, init_synthetic
 from .nets import random_net
-from .krr import krr_accuracy
+from .krr import krr_accuracy, centred_onehot
 from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate
 from .translator import DEFAULT_TRANSLATOR
 
@@ -33,7 +33,7 @@ def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=
                     target_batch: int | None = 256, n_targets: int | None = None, judge: str = 'krr', judge_nets: int = 3,
                     test_subset: int | None = 1000, protocol: str = 'soft_fast', seed: int = 0, device=None, root=None, size=None, cbs=None, log=None,
                     timer: Timer | None = None):
-    "Accuracy at each IPC of `ipcs` for 1 Net, w/o Ada, a translator adapted on that IPC, and one adapted on `adapt_ipcs`; seconds per stage go to `timer`."
+    "Accuracy at each IPC of `ipcs` for the random real images distillation starts from, 1 Net, w/o Ada, a translator adapted on that IPC, and one adapted on `adapt_ipcs`; seconds per stage go to `timer`."
     from fsdd_nb.fsdd import resolve_translator, theta_of, FewShotConfig
     device = torch.device(device or default_device()); tm = timer if timer is not None else Timer()
     ipcs, adapt_ipcs = tuple(ipcs), tuple(adapt_ipcs)
@@ -58,6 +58,10 @@ def cross_ipc_study(dataset, ipcs=(1, 2, 5, 10), adapt_ipcs=(1, 10), translator=
     for ipc in ipcs:
         with tm('adapt_specific'): G_one, _ = adapt_translator(G, x, y, {ipc: sets[ipc]}, acfg, ds.n_classes, cbs, device)
         x_theta, ys = sets[ipc]   # the set as distilled in theta, before translation
+        x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))   # where distill_in_theta started
+        with tm('judge'): acc = score(x0, centred_onehot(y0, ds.n_classes))
+        rows.append(dict(dataset=ds.name, ipc=ipc, seen=ipc in adapt_ipcs, curve='random real', acc=round(100 * acc, 2)))
+        if log: log(rows[-1])
         for curve, g in (('1 Net', None), ('w/o Ada', G0), ('adapted on this IPC', G_one), (f'adapted on {list(adapt_ipcs)}', G_all)):
             with tm('judge'): acc = score(x_theta if g is None else translate(g, x_theta), ys)
             rows.append(dict(dataset=ds.name, ipc=ipc, seen=ipc in adapt_ipcs, curve=curve, acc=round(100 * acc, 2)))
@@ -72,7 +76,8 @@ def plot_cross_ipc(rows, title=None):
     for curve in dict.fromkeys(r['curve'] for r in rows):
         rs = sorted((r for r in rows if r['curve'] == curve), key=lambda r: r['ipc'])
         fig.add_trace(go.Scatter(x=[r['ipc'] for r in rs], y=[r['acc'] for r in rs], mode='lines+markers', name=curve,
-                                 marker=dict(size=9, symbol=['circle' if r['seen'] else 'circle-open' for r in rs])))
+                                 marker=dict(size=9, symbol=['circle' if r['seen'] else 'circle-open' for r in rs]),
+                                 line=dict(dash='dot') if curve == 'random real' else None))
     name = rows[0]['dataset'] if rows else ''
     return fig.update_layout(title=title or f'{name}: accuracy against IPC (filled: seen during adaptation)', xaxis_title='IPC',
                              yaxis_title='accuracy (%)', xaxis_type='log', height=380)

@@ -4,17 +4,19 @@
 
 # %% ../nbs/05_evaluate.ipynb #d332dafb
 from __future__ import annotations
-import copy, math, time, warnings
+import copy, hashlib, json, math, time, warnings
+from pathlib import Path
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import run_loop, check_images, check_labels, as_generator, default_device, resolve_device
+from .core import run_loop, check_images, check_labels, as_generator, default_device, resolve_device, save_tensors, load_tensors
 from .nets import ConvNet, init_net
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'RFAD_HYPERS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps',
            'protocol_for', 'BasicBlock', 'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets',
            'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on',
-           'outputs', 'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores']
+           'outputs', 'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores',
+           'eval_key', 'EvalCheckpoint', 'trainer_state', 'load_trainer_state']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
@@ -413,7 +415,7 @@ def test_accuracy(net: nn.Module, x_test, y_test, batch: int = 1024, offset=None
 
 # %% ../nbs/05_evaluate.ipynb #2043e390
 def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None, seed: int = 0, device=None, cbs=None,
-             flip: bool | None = None, n_nets: int | None = None, val=None) -> dict:
+             flip: bool | None = None, n_nets: int | None = None, val=None, checkpoint=None, checkpoint_every: float = 300.) -> dict:
     "Train `n_nets` fresh networks of `protocol` on (`x_syn`, `y_syn`) and test on (`x_test`, `y_test`): mean, std, accs."
     for v, name in ((n_nets, 'n_nets'), (seed, 'seed')):
         if v is not None and (isinstance(v, bool) or not isinstance(v, int)):
@@ -423,10 +425,20 @@ def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None,
     p = resolve_protocol(p, len(x_syn), C)
     dev, strategy = _device(device, x_syn), resolve_dsa(p, flip)
     val = _check_val(p, val, x_syn.shape[1], dev)
+    if checkpoint is not None and not (isinstance(checkpoint_every, (int, float)) and checkpoint_every >= 0):
+        raise ValueError(f"`checkpoint_every` is the seconds between checkpoints, a number >= 0; got {checkpoint_every!r}")
+    ck = EvalCheckpoint(checkpoint, eval_key(x_syn, y_syn, x_test, y_test, p, strategy, seed, val)) if checkpoint is not None else None
+    if ck and ck.result: return ck.result                                  # this evaluation finished before: its stored result
     if msg := preprocessing_mismatch(x_syn, x_test): warnings.warn(msg, stacklevel=2)
     target = train_targets(y_syn, p, C)
     units = p.steps if p.steps is not None else p.epochs
-    accs, stopped, st = [], [], dict(tr=None)
+    accs, stopped, st = [], [], dict(tr=None, saved=time.perf_counter())
+    start, spent = (ck.start, ck.seconds) if ck else (0, 0.)
+    if ck: accs, stopped = list(ck.accs), list(ck.stopped)
+    if ck and start % units:                                               # resume mid-network
+        k = start // units
+        st['tr'] = ck.restore(_Trainer(x_syn, target, p, C, seed + k, dev, strategy, val))
+    t0 = time.perf_counter()
     def step(i):
         k, e = divmod(i, units)
         if e == 0: st['tr'] = _Trainer(x_syn, target, p, C, seed + k, dev, strategy, val)
@@ -434,14 +446,16 @@ def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None,
         if e == units - 1:
             accs.append(test_accuracy(tr.finish(), x_test, y_test, p.test_batch)); m['acc'] = accs[-1]
             if p.early_stopping: stopped.append(dict(steps=tr.t_step, best_step=tr.best_t, val_acc=tr.best))
+        if ck and (e == units - 1 or time.perf_counter() - st['saved'] >= checkpoint_every):
+            ck.save(i + 1, accs, stopped, spent + time.perf_counter() - t0, None if e == units - 1 else tr); st['saved'] = time.perf_counter()
         return loss, m
-    t0 = time.perf_counter()
-    run_loop('evaluate', p.n_nets * units, step, cbs)
+    run_loop('evaluate', p.n_nets * units, step, cbs, start=start)
     a = torch.tensor(accs, dtype=torch.float64)
     out = dict(mean=a.mean().item() if len(a) else float('nan'), std=a.std(unbiased=False).item() if len(a) else float('nan'),
-               accs=accs, protocol={**asdict(p), 'dsa': strategy, 'depth': eval_depth(p, x_syn.shape[-1])}, seconds=time.perf_counter() - t0,
+               accs=accs, protocol={**asdict(p), 'dsa': strategy, 'depth': eval_depth(p, x_syn.shape[-1])}, seconds=spent + time.perf_counter() - t0,
                n_syn=len(x_syn), n_classes=C, seed=seed, device=str(dev))
     if stopped: out['early_stopping'] = stopped
+    if ck and len(accs) == p.n_nets: ck.finish(out)
     return out
 
 # %% ../nbs/05_evaluate.ipynb #370ff6b6
@@ -473,3 +487,65 @@ def robustness_scores(x_syn, y_syn, x_rand, y_rand, x_test, y_test, real_hard: f
     acc.update(syn_soft=acc[f'syn_{own}'], rand_soft=acc[f'rand_{own}'], real_hard=real_hard)
     return dict(acc=acc, **label_robust_score(acc['syn_hard'], acc['syn_soft'], acc['rand_soft'], real_hard, w),
                 **aug_robust_score(acc['syn_aug'], acc['rand_aug'], acc['syn_noaug'], acc['rand_noaug'], w), protocol=p.name)
+
+# %% ../nbs/05_evaluate.ipynb #d3defb81
+def eval_key(x_syn, y_syn, x_test, y_test, p: EvalProtocol, strategy, seed: int, val=None) -> str:
+    "A digest of everything that decides an evaluation's result: the set, the test and held-out images, the resolved protocol, the seed."
+    h = hashlib.sha256(json.dumps(dict(p=asdict(p), dsa=strategy, seed=seed), sort_keys=True, default=str).encode())
+    for t in (x_syn, y_syn, x_test, y_test, *(val or ())):
+        t = t.detach().cpu().contiguous()
+        h.update(str((t.dtype, tuple(t.shape))).encode()); h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
+    return h.hexdigest()
+
+_FORMAT = 'fsdd_nb.evaluate.checkpoint/1'
+
+class EvalCheckpoint:
+    "The resumable state of one `evaluate` call, in a safetensors file at `path` that only that evaluation (its `key`) may reuse."
+    def __init__(self, path, key: str):
+        self.path, self.key = Path(path).expanduser(), key
+        self.start, self.accs, self.stopped, self.seconds, self.result, self.tensors, self.trainer = 0, [], [], 0., None, {}, None
+        if self.path.is_dir(): raise ValueError(f"`checkpoint` {self.path} is a folder; pass a file path, e.g. {self.path / 'eval.safetensors'}")
+        if not self.path.exists(): return
+        try: self.tensors, meta = load_tensors(self.path)
+        except ValueError as e: raise ValueError(f"`checkpoint` {self.path} exists and is not an evaluation checkpoint ({e}); pass another path") from None
+        if meta.get('format') != _FORMAT: raise ValueError(f"`checkpoint` {self.path} exists and was not written by `evaluate`; pass another path rather than overwrite it")
+        if meta.get('key') != key: raise ValueError(f"`checkpoint` {self.path} holds another evaluation (other images, protocol or seed); "
+                                                    "pass a new path, or delete the file to start this one afresh")
+        self.start, self.accs, self.stopped, self.seconds = meta['start'], meta['accs'], meta['stopped'], meta['seconds']
+        self.result, self.trainer = meta.get('result'), meta.get('trainer')
+    def save(self, start, accs, stopped, seconds, tr=None):
+        "Write the state after `start` units: finished networks' scores and, mid-network, trainer `tr`'s (atomically)."
+        tensors, trainer = trainer_state(tr) if tr is not None else ({}, None)
+        save_tensors(self.path, tensors, dict(format=_FORMAT, key=self.key, start=start, accs=accs, stopped=stopped, seconds=seconds, trainer=trainer))
+    def restore(self, tr):
+        "Trainer `tr` (freshly built with the same seed) put back where the checkpoint left it."
+        return load_trainer_state(tr, self.tensors, self.trainer)
+    def finish(self, result):
+        "Replace the state by the final `result`, so that running the same evaluation again returns it at once."
+        save_tensors(self.path, {}, dict(format=_FORMAT, key=self.key, start=self.start, accs=result['accs'], stopped=result.get('early_stopping', []),
+                                         seconds=result['seconds'], result=result))
+
+def trainer_state(tr: _Trainer):
+    "`(tensors, fields)`: what `_Trainer` `tr` holds beyond its seed: weights (not the frozen copy, which the seed rebuilds), optimiser, RNG, best network."
+    own = lambda sd: {k: v for k, v in sd.items() if not k.startswith('net0.')}
+    T = {f'net/{k}': v for k, v in own(tr.net.state_dict()).items()} | {'rng': tr.gen.get_state()}
+    if tr.best_state is not None: T |= {f'best/{k}': v for k, v in own(tr.best_state).items()}
+    osd = tr.opt.state_dict()
+    T |= {f'opt/{i}/{k}': v for i, s in osd['state'].items() for k, v in s.items() if isinstance(v, torch.Tensor)}
+    fields_ = dict(t_step=tr.t_step, done=tr.done, best=tr.best, best_t=tr.best_t, val_checks=tr.val_checks, param_groups=osd['param_groups'],
+                   has_best=tr.best_state is not None)
+    return T, fields_
+
+def load_trainer_state(tr: _Trainer, tensors: dict, f: dict):
+    "Put `trainer_state`'s `(tensors, f)` back into `tr`, a `_Trainer` built afresh with the same arguments."
+    part = lambda pre: {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
+    full = tr.net.state_dict()
+    tr.net.load_state_dict({**full, **part('net/')})
+    if f['has_best']: tr.best_state = {**{k: v.clone() for k, v in full.items()}, **part('best/')}
+    state = {}
+    for k, v in part('opt/').items():
+        i, name = k.split('/', 1); state.setdefault(int(i), {})[name] = v
+    tr.opt.load_state_dict(dict(state=state, param_groups=f['param_groups']))
+    tr.gen.set_state(tensors['rng'])
+    tr.t_step, tr.done, tr.best, tr.best_t, tr.val_checks = f['t_step'], f['done'], f['best'], f['best_t'], f['val_checks']
+    return tr
