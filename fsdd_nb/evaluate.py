@@ -240,7 +240,7 @@ def protocol_loss(out, target, protocol: EvalProtocol):
     return -(target * out.log_softmax(1)).sum(1).mean()
 
 # %% ../nbs/05_evaluate.ipynb #b0743042
-def preprocessing_mismatch(x_syn, x_test, shift: float = 0.25, ratio: float = 2.0):
+def preprocessing_mismatch(x_syn, x_test, shift: float = 0.25, ratio: float = 4.0):
     "A message if `x_test` does not look preprocessed like `x_syn` (channel mean or std far apart), else None."
     dims = (0, 2, 3)
     ms, ss = x_syn.double().mean(dims), x_syn.double().std(dims).clamp_min(1e-8)
@@ -331,7 +331,7 @@ class _Trainer:
             if self.fold: acc = test_accuracy(self.net.net, self.val[0], self.val[1], self.p.test_batch, offset=self.val_off)
             else: acc = test_accuracy(self.net, self.val[0], self.val[1], self.p.test_batch)
             self.val_checks += 1
-            if acc > self.best: self.best, self.best_t, self.best_state = acc, self.t_step, copy.deepcopy(self.net.state_dict())
+            if acc > self.best: self.best, self.best_t, self.best_state = acc, self.t_step, self._trained_state()
         if self.t_step >= self.best_t + self.p.patience: self.done = True
     def _step(self, idx, e):
         xb = self.x[idx]
@@ -357,9 +357,12 @@ class _Trainer:
                 for g in self.opt.param_groups: g['lr'] = _lr_at(self.p, self.t_step, self.total)
             idx = order[i:i + bs]; total += self._step(idx, e) * len(idx)
         return total / n
+    def _trained_state(self):
+        "A copy of the weights training changes: not the frozen initial copy of a centred network, which never changes."
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items() if not k.startswith('net0.')}
     def finish(self):
         "The trained network in eval mode: the best on the held-out images when the protocol stops early."
-        if self.best_state is not None: self.net.load_state_dict(self.best_state)
+        if self.best_state is not None: self.net.load_state_dict({**self.net.state_dict(), **self.best_state})
         return self.net.eval()
 
 def _device(device, x):
@@ -527,9 +530,8 @@ class EvalCheckpoint:
 
 def trainer_state(tr: _Trainer):
     "`(tensors, fields)`: what `_Trainer` `tr` holds beyond its seed: weights (not the frozen copy, which the seed rebuilds), optimiser, RNG, best network."
-    own = lambda sd: {k: v for k, v in sd.items() if not k.startswith('net0.')}
-    T = {f'net/{k}': v for k, v in own(tr.net.state_dict()).items()} | {'rng': tr.gen.get_state()}
-    if tr.best_state is not None: T |= {f'best/{k}': v for k, v in own(tr.best_state).items()}
+    T = {f'net/{k}': v for k, v in tr._trained_state().items()} | {'rng': tr.gen.get_state()}
+    if tr.best_state is not None: T |= {f'best/{k}': v for k, v in tr.best_state.items()}
     osd = tr.opt.state_dict()
     T |= {f'opt/{i}/{k}': v for i, s in osd['state'].items() for k, v in s.items() if isinstance(v, torch.Tensor)}
     fields_ = dict(t_step=tr.t_step, done=tr.done, best=tr.best, best_t=tr.best_t, val_checks=tr.val_checks, param_groups=osd['param_groups'],
@@ -539,9 +541,8 @@ def trainer_state(tr: _Trainer):
 def load_trainer_state(tr: _Trainer, tensors: dict, f: dict):
     "Put `trainer_state`'s `(tensors, f)` back into `tr`, a `_Trainer` built afresh with the same arguments."
     part = lambda pre: {k[len(pre):]: v for k, v in tensors.items() if k.startswith(pre)}
-    full = tr.net.state_dict()
-    tr.net.load_state_dict({**full, **part('net/')})
-    if f['has_best']: tr.best_state = {**{k: v.clone() for k, v in full.items()}, **part('best/')}
+    tr.net.load_state_dict({**tr.net.state_dict(), **part('net/')})
+    if f['has_best']: tr.best_state = part('best/')
     state = {}
     for k, v in part('opt/').items():
         i, name = k.split('/', 1); state.setdefault(int(i), {})[name] = v
