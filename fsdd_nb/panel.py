@@ -160,7 +160,7 @@ def plan_stages(mode='single', adapt_steps=50, references=True, ipcs=(), judge='
     "How many loops a run goes through: distillation in θ, adaptation(s), evaluations, the Baseline's distillation."
     return len(plan_kinds(mode, adapt_steps, references, ipcs, judge))
 
-_EVAL_CURVES = ('1 Net', 'w/o Ada', 'adapted on this IPC', 'adapted on the list')
+_EVAL_CURVES = ('random real', '1 Net', 'w/o Ada', 'adapted on this IPC', 'adapted on the list')   # cross_ipc_study's order
 _KIND_NAMES = dict(distill='the distillation in θ', adapt='an adaptation', evaluate='an evaluation', baseline="the Baseline's distillation")
 
 def short_method(m: str) -> str:
@@ -211,8 +211,8 @@ class RunProgress(Callback):
         if stage == 'evaluate':
             if self.mode == 'cross':
                 j = self.n_eval; self.n_eval += 1
-                ipc = self.ipcs[j // 4] if j // 4 < len(self.ipcs) else '?'
-                curve = _EVAL_CURVES[j % 4]
+                k, i = divmod(j, len(_EVAL_CURVES))
+                ipc, curve = self.ipcs[k] if k < len(self.ipcs) else '?', _EVAL_CURVES[i]
                 return 'evaluate', f'IPC {ipc}: {curve}', f'judge IPC {ipc}, {curve}: train fresh networks'
             m = short_method(self.hint[1]) if self.hint and self.hint[0] == 'evaluate' else 'networks'
             return 'evaluate', m, f'evaluate {m}: train fresh networks'
