@@ -16,7 +16,7 @@ __all__ = ['PROTOCOLS', 'RFAD_HYPERS', 'EvalProtocol', 'check_protocol', 'get_pr
            'protocol_for', 'BasicBlock', 'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets',
            'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on',
            'outputs', 'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores',
-           'eval_key', 'EvalCheckpoint', 'trainer_state', 'load_trainer_state']
+           'eval_key', 'same_key', 'EvalCheckpoint', 'trainer_state', 'load_trainer_state']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
@@ -492,19 +492,35 @@ def robustness_scores(x_syn, y_syn, x_rand, y_rand, x_test, y_test, real_hard: f
                 **aug_robust_score(acc['syn_aug'], acc['rand_aug'], acc['syn_noaug'], acc['rand_noaug'], w), protocol=p.name)
 
 # %% ../nbs/05_evaluate.ipynb #d3defb81
-def eval_key(x_syn, y_syn, x_test, y_test, p: EvalProtocol, strategy, seed: int, val=None) -> str:
-    "A digest of everything that decides an evaluation's result: the set, the test and held-out images, the resolved protocol, the seed."
-    h = hashlib.sha256(json.dumps(dict(p=asdict(p), dsa=strategy, seed=seed), sort_keys=True, default=str).encode())
-    for t in (x_syn, y_syn, x_test, y_test, *(val or ())):
-        t = t.detach().cpu().contiguous()
-        h.update(str((t.dtype, tuple(t.shape))).encode()); h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b'')
-    return h.hexdigest()
+def _tensor_sig(t) -> dict:
+    "Shape, dtype and content of `t`: a digest of integer tensors; for float ones each row's mean and a fixed random projection (robust to float rounding)."
+    t = t.detach().cpu(); sig = dict(shape=list(t.shape), dtype=str(t.dtype))
+    if not t.is_floating_point(): return sig | dict(sha256=hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest())
+    f = t.double().reshape(len(t), -1) if t.ndim > 1 else t.double()[:, None]
+    g = lambda v: [float(f'{x:.7g}') for x in v.tolist()]
+    w = torch.randn(f.shape[1], generator=torch.Generator().manual_seed(0), dtype=torch.float64) / f.shape[1] ** 0.5
+    return sig | dict(scale=float(f.std()) if f.numel() > 1 else 1., rows=g(f.mean(1)), proj=g(f @ w))
+
+def eval_key(x_syn, y_syn, x_test, y_test, p: EvalProtocol, strategy, seed: int, val=None) -> dict:
+    "What decides an evaluation's result: the resolved protocol and seed (exactly), and a signature of the set, test and held-out tensors."
+    return dict(setup=hashlib.sha256(json.dumps(dict(p=asdict(p), dsa=strategy, seed=seed), sort_keys=True, default=str).encode()).hexdigest(),
+                tensors=[_tensor_sig(t) for t in (x_syn, y_syn, x_test, y_test, *(val or ()))])
+
+def same_key(a: dict, b: dict, rtol: float = 1e-4) -> bool:
+    "Whether two `eval_key`s describe the same evaluation: equal setup and shapes, tensors equal up to float rounding (`rtol` of their spread)."
+    if not (isinstance(a, dict) and isinstance(b, dict)) or a.get('setup') != b.get('setup') or len(a['tensors']) != len(b['tensors']): return False
+    for s, t in zip(a['tensors'], b['tensors']):
+        if (s['shape'], s['dtype'], s.get('sha256')) != (t['shape'], t['dtype'], t.get('sha256')): return False
+        if 'rows' not in t: continue
+        tol = rtol * (t['scale'] + 1e-12)
+        if any(abs(u - v) > tol for k in ('rows', 'proj') for u, v in zip(s[k], t[k])): return False
+    return True
 
 _FORMAT = 'fsdd_nb.evaluate.checkpoint/1'
 
 class EvalCheckpoint:
     "The resumable state of one `evaluate` call, in a safetensors file at `path` that only that evaluation (its `key`) may reuse."
-    def __init__(self, path, key: str):
+    def __init__(self, path, key: dict):
         self.path, self.key = Path(path).expanduser(), key
         self.start, self.accs, self.stopped, self.seconds, self.result, self.tensors, self.trainer = 0, [], [], 0., None, {}, None
         if self.path.is_dir(): raise ValueError(f"`checkpoint` {self.path} is a folder; pass a file path, e.g. {self.path / 'eval.safetensors'}")
@@ -512,7 +528,7 @@ class EvalCheckpoint:
         try: self.tensors, meta = load_tensors(self.path)
         except ValueError as e: raise ValueError(f"`checkpoint` {self.path} exists and is not an evaluation checkpoint ({e}); pass another path") from None
         if meta.get('format') != _FORMAT: raise ValueError(f"`checkpoint` {self.path} exists and was not written by `evaluate`; pass another path rather than overwrite it")
-        if meta.get('key') != key: raise ValueError(f"`checkpoint` {self.path} holds another evaluation (other images, protocol or seed); "
+        if not same_key(meta.get('key'), key): raise ValueError(f"`checkpoint` {self.path} holds another evaluation (other images, protocol or seed); "
                                                     "pass a new path, or delete the file to start this one afresh")
         self.start, self.accs, self.stopped, self.seconds = meta['start'], meta['accs'], meta['stopped'], meta['seconds']
         self.result, self.trainer = meta.get('result'), meta.get('trainer')
