@@ -602,9 +602,9 @@ def load_rfad_set(path):
         return torch.from_numpy(z['images']).float(), torch.from_numpy(z['labels']).float()
 
 def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fast', 'frepo'), ipcs=(1, 10), overrides=None,
-                  random_real=True, test_subset=None, device=None, seed: int = 0, log=print, save=None, checkpoints=None):
+                  random_real=True, test_subset=None, device=None, seed: int = 0, log=print, save=None, checkpoints=None, cbs=None):
     "Accuracy of RFAD's sets (`sets_dir/<ipc>/best.npz`) and of random real images, on CIFAR-10's validation split (or `test_subset` class-balanced images of it), per protocol."
-    # checkpoints: a folder where each evaluation keeps its resumable state (see `evaluate`), so a killed run carries on
+    # checkpoints: a folder where each evaluation keeps its resumable state (see `evaluate`), so a killed run carries on; cbs: each evaluation's callbacks
     device = device or default_device(); overrides = overrides or {}
     for name in protocols: get_protocol(name, **overrides.get(name, {}))   # a bad name or field fails before any work
     sets = {ipc: load_rfad_set(Path(sets_dir) / str(ipc) / 'best.npz') for ipc in ipcs}
@@ -624,7 +624,7 @@ def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fas
             for method, a, b in cands:
                 tag = hashlib.sha1(json.dumps([name, overrides.get(name, {}), test_subset, seed], sort_keys=True).encode()).hexdigest()[:8]
                 ck = Path(checkpoints) / f"{name}_ipc{ipc}_{method.replace(' ', '_')}_{tag}.safetensors" if checkpoints else None
-                r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val, checkpoint=ck)
+                r = evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val, checkpoint=ck, cbs=cbs)
                 rows.append(dict(set=method, ipc=ipc, protocol=name, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2), n_nets=len(r['accs']),
                                  lr=r['protocol']['lr'], label_scale=r['protocol']['label_scale'], steps=r.get('early_stopping'), eval_s=round(r['seconds'], 1),
                                  n_test=len(yte), width=r['protocol']['width'], overrides=overrides.get(name, {})))
@@ -697,7 +697,7 @@ def fsdd_bench(
     "Run a benchmark and save its results as JSON and Markdown."
     import sys
     cmd = 'fsdd_bench ' + ' '.join(sys.argv[1:])
-    from fsdd_nb.cli import as_usage, check_folder
+    from fsdd_nb.cli import as_usage, check_folder, StderrProgress
     # every flag is checked before any work
     if what not in WHATS: raise UsageError(f"--what must be one of {', '.join(WHATS)}; got {what!r}")
     with as_usage(dict(profile='--profile', name='--profile')): p = get_profile(profile)
@@ -766,7 +766,8 @@ def fsdd_bench(
         cols = ['dataset', 'ipc', 'method', 'acc', 'std'] + (['distill_s', 'target_forwards'] if what == 'krr' else ['size', 'seconds', 'networks', 'target_forwards', 'speedup_vs_baseline'])
     elif what == 'rfad_sets':
         rows = rfad_set_rows(rfad_sets, data, tuple(protocols.split(',')), p.ipcs if ipcs else (1, 10), ov, test_subset=test_subset or None, device=device,
-                             save=lambda r: save_results(out, what, r, None, command=cmd), checkpoints=Path(out).expanduser() / 'checkpoints')
+                             save=lambda r: save_results(out, what, r, None, command=cmd), checkpoints=Path(out).expanduser() / 'checkpoints',
+                             cbs=[StderrProgress('fsdd_bench', every=60)])   # hours at width 1024 on a CPU: say where it is
         cols = ['set', 'ipc', 'protocol', 'width', 'acc', 'std', 'n_nets', 'lr', 'label_scale', 'n_test', 'eval_s']
     elif what == 'study':
         rows = []
