@@ -47,18 +47,18 @@ def convnet_flops(channels=3, im_size=32, width=128, depth=3):
     for _ in range(depth): f += 2 * 9 * s * s * c * width; c, s = width, s // 2
     return f
 
-def bench_nets(Rs=(1, 8), n=256, width=128, modes=('loop', 'grouped', 'vmap'), device=None, reps=3):
-    "Forward throughput of R random ConvNet-3 (32 px, RGB) per strategy, and its fraction of the measured matmul rate."
+def bench_nets(Rs=(1, 8), n=256, width=128, modes=('loop', 'grouped', 'vmap'), norms=('none', 'instance'), device=None, reps=3):
+    """Forward throughput of R random ConvNet-3 (32 px, RGB) per strategy and kind of network, and its fraction of the measured
+    matmul rate: 'none' is theta's default (no normalisation, He init, channels-last), 'instance' the earlier theta (NCHW)."""
     device = device or default_device(); peak = matmul_tflops(device=device)
     x = torch.randn(n, 3, 32, 32, device=device); rows = []
-    for R in Rs:
-        for mode in modes:
-            rf = RandomFeatures(range(R), width=width, mode=mode, device=device)
-            with torch.no_grad(): s = timeit(lambda: rf(x), device, reps=reps)
-            ips = R * n / s
-            rows.append(dict(R=R, mode=mode, images=n, seconds=round(s, 4), image_nets_per_s=round(ips),
-                             tflops=round(ips * convnet_flops(width=width) / 1e12, 4), matmul_tflops=round(peak, 4),
-                             fraction_of_matmul=round(ips * convnet_flops(width=width) / 1e12 / peak, 3)))
+    for norm, R, mode in ((nm, R, m) for nm in norms for R in Rs for m in modes):
+        rf = RandomFeatures(range(R), width=width, mode=mode, norm=norm, init='rfad' if norm == 'none' else 'default', device=device)
+        with torch.no_grad(): s = timeit(lambda: rf(x), device, reps=reps)
+        ips = R * n / s
+        rows.append(dict(norm=norm, R=R, mode=mode, images=n, seconds=round(s, 4), image_nets_per_s=round(ips),
+                         tflops=round(ips * convnet_flops(width=width) / 1e12, 4), matmul_tflops=round(peak, 4),
+                         fraction_of_matmul=round(ips * convnet_flops(width=width) / 1e12 / peak, 3)))
     return rows
 
 # %% ../nbs/13_bench.ipynb #367ada82
