@@ -215,12 +215,19 @@ def make_translator(out=None, dataset='imagenette', size=32, work='runs/translat
     rank = int(os.environ.get('RANK', 0))
     if max_shards is not None: check_int(max_shards, 'max_shards', lo=1)
     run = check_pretrain_run(out, dataset, size, work, cache_cfg, pretrain_cfg, translator_cfg, root, device, force, rank)
-    ckpt_name = 'pretrain.safetensors' if max_shards is None else f'pretrain_{max_shards}shards.safetensors'
-    ds, pre, x, y, out, work = run['ds'], run['pre'], run['x'], run['y'], run['out'], run['work']
     tm = Timer()
-    if int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized():  # under torchrun: one process per GPU
+    own_group = int(os.environ.get('WORLD_SIZE', 1)) > 1 and not dist.is_initialized()
+    if own_group:  # under torchrun: one process per GPU
         dist.init_process_group('nccl' if torch.cuda.is_available() else 'gloo')
         if torch.cuda.is_available(): torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
+    try: return _make_translator(run, size, cache_cfg, pretrain_cfg, translator_cfg, device, progress, command, max_shards, tm)
+    finally:  # every process leaves together and closes the group it opened (a live group at exit can abort the process)
+        if own_group and dist.is_initialized(): dist.destroy_process_group()
+
+def _make_translator(run, size, cache_cfg, pretrain_cfg, translator_cfg, device, progress, command, max_shards, tm):
+    dist = torch.distributed
+    ckpt_name = 'pretrain.safetensors' if max_shards is None else f'pretrain_{max_shards}shards.safetensors'
+    ds, pre, x, y, out, work = run['ds'], run['pre'], run['x'], run['y'], run['out'], run['work']
     rank = dist.get_rank() if dist.is_initialized() else 0
     prog = progress if isinstance(progress, Callback) else StderrProgress('fsdd_pretrain') if progress else None
     cbs = [prog] if prog is not None and rank == 0 else []
@@ -236,7 +243,9 @@ def make_translator(out=None, dataset='imagenette', size=32, work='runs/translat
         if dist.is_initialized() and device is None and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', 0)}"
         say(f'pre-training: {pretrain_cfg.steps} steps on {len(recs)} cached subsets, checkpoint {work / ckpt_name}')
         with tm('pretrain'): G = pretrain(x, y, recs, pretrain_cfg, G=G, ckpt=work / ckpt_name, cbs=cbs, device=device)
-        if rank != 0: return G, None
+        if rank != 0:
+            dist.barrier()   # wait until rank 0 has written the translator
+            return G, None
         compute = dict(caching=sum(load_tensors(p)[1].get('seconds', 0.) for p in sorted((work / 'cache').glob('shard_*.safetensors'))),
                        pretrain=load_tensors(work / ckpt_name)[1].get('seconds', 0.))
         record = dict(corpus=f'{ds.name} train split, {len(x)} images at {size}px, standardised per channel (mean {pre.mean.flatten().tolist()}, std {pre.std.flatten().tolist()})',
@@ -247,6 +256,7 @@ def make_translator(out=None, dataset='imagenette', size=32, work='runs/translat
         with atomic_path(out.with_suffix('.md')) as tmp:   # the card appears only once the weights it describes are in place
             tmp.write_text(model_card(out.stem, record))
             save_translator(G.cpu(), out, **record)
+    if dist.is_initialized(): dist.barrier()
     return G, dict(record, out=str(out))
 
 def model_card(name, r):
