@@ -18,11 +18,11 @@ from .translator import DEFAULT_TRANSLATOR
 
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
-           'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_pretrain_step', 'bench_threads',
-           'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare', 'krr_rows', 'markdown_table',
-           'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows',
-           'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length', 'load_rfad_set', 'rfad_set_rows',
-           'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
+           'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_precision', 'bench_pretrain_step',
+           'bench_threads', 'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare', 'krr_rows',
+           'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
+           'engine_study_rows', 'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length', 'load_rfad_set',
+           'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -93,6 +93,34 @@ def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance'), tr
             s = timeit(lambda: G(x).square().mean().backward(), device, reps=reps)
             rows.append(dict(norm='translator', layout=layout, pass_='forward + backward', images=len(x), ms_per_image=round(1000 * s / len(x), 3),
                              fraction_of_matmul=round(fc.get_total_flops() / s / 1e12 / peak, 3)))
+    return rows
+
+# %% ../nbs/13_bench.ipynb #5144ff47
+def bench_precision(widths=(64, 128), device=None, reps=3, wide: int | None = 1024):
+    "theta's passes (forward of 256 images, input gradient of 10, parameter gradient of 100) in float32 and bfloat16, and a `wide` network's training step on 10 images: ms per image, fraction of the product rate of the same precision, speed-up."
+    device = device or default_device(); dev = torch.device(device)
+    peak = {p: matmul_tflops(device=device, dtype=getattr(torch, p)) for p in ('float32', 'bfloat16')}
+    rows = []
+    cases = [(w, kind, n) for w in widths for kind, n in (('forward', 256), ('input grad', 10), ('param grad', 100))]
+    if wide: cases.append((wide, 'param grad', 10))
+    for w, kind, n in cases:
+        net = random_net(0, 3, 32, w, 3, 'none', 'rfad', device=device); net.requires_grad_(kind == 'param grad')
+        x = torch.randn(n, 3, 32, 32, device=device).requires_grad_(kind == 'input grad')
+        secs = {}
+        for p in ('float32', 'bfloat16'):
+            amp = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=p == 'bfloat16')
+            if kind == 'forward':
+                def f():
+                    with torch.no_grad(), amp(): net.features(x)
+            else:
+                def f():
+                    with amp(): out = net.features(x)
+                    out.float().square().sum().backward()
+            secs[p] = timeit(f, device, reps=reps)
+            mult = {'forward': 1, 'input grad': 2, 'param grad': 3}[kind]
+            rows.append(dict(width=w, pass_=kind, images=n, precision=p, ms_per_image=round(1000 * secs[p] / n, 3),
+                             fraction_of_matmul=round(n * mult * convnet_flops(width=w) / secs[p] / 1e12 / peak[p], 3),
+                             matmul_tflops=round(peak[p], 3), speedup=round(secs['float32'] / secs[p], 2)))
     return rows
 
 # %% ../nbs/13_bench.ipynb #83d8fc90
@@ -401,6 +429,8 @@ STUDY_VARIANTS = {   # one change each from STUDY_BASE; n_nets='T' is a fresh ne
     'R = 10 networks': dict(n_nets=10),
     'Baseline (R = T) 256 targets a step': dict(n_nets='T', target_batch=256),
     'Baseline (R = T) 2048 targets a step': dict(n_nets='T', target_batch=2048),
+    'theta in bfloat16': dict(precision='bfloat16'),   # the CPU's AMX units (a GPU's tensor cores): speed, and what it costs in accuracy
+    'Baseline (R = T) 256 targets a step in bfloat16': dict(n_nets='T', target_batch=256, precision='bfloat16'),
 }
 
 class KRRJudge:
@@ -743,6 +773,7 @@ def fsdd_bench(
     check_folder(out, '--out')
     if what == 'nets':
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
+        print(Path(save_results(out, 'precision', bench_precision(device=device), p, command=cmd)).read_text())   # float32 against bfloat16
         print(Path(save_results(out, 'pretrain_step', bench_pretrain_step(device=device), p, command=cmd)).read_text())
         rows = bench_nets(device=device); cols = None
     elif what == 'load': rows = [bench_load(root=root)]; cols = None

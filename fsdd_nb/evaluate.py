@@ -14,13 +14,14 @@ from .nets import ConvNet, init_net
 # %% auto #0
 __all__ = ['PROTOCOLS', 'RFAD_HYPERS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps',
            'protocol_for', 'BasicBlock', 'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets',
-           'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on',
-           'outputs', 'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores',
-           'eval_key', 'same_key', 'EvalCheckpoint', 'trainer_state', 'load_trainer_state']
+           'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'autocast_for',
+           'heldout_split', 'train_on', 'outputs', 'test_accuracy', 'evaluate', 'label_robust_score',
+           'aug_robust_score', 'robustness_scores', 'eval_key', 'same_key', 'EvalCheckpoint', 'trainer_state',
+           'load_trainer_state']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
-_INITS, _SCHEDULES = ('auto', 'default', 'rfad', 'lecun'), ('step', 'constant', 'cosine')
+_INITS, _SCHEDULES, _PRECISIONS = ('auto', 'default', 'rfad', 'lecun'), ('step', 'constant', 'cosine'), ('float32', 'bfloat16')
 
 @dataclass
 class EvalProtocol:
@@ -55,13 +56,14 @@ class EvalProtocol:
     depth: int | None = None         # blocks; None: 3, one more per doubling of the side above 32 px (4 at 64, 5 at 128)
     norm: str = 'instance'           # 'instance' | 'batch' | 'none' ('group' also for resnet)
     test_batch: int = 1024
+    precision: str = 'float32'       # 'bfloat16': the networks' matrix products in bfloat16 (autocast; weights, optimiser and loss stay float32)
 
     @property
     def early_stopping(self) -> bool: return self.val_every is not None
 
 def check_protocol(p: EvalProtocol) -> EvalProtocol:
     "Raise `ValueError` naming the field of `p` that has an impossible value."
-    for f, ok in (('loss', _LOSSES), ('labels', _LABELS), ('arch', _ARCHS), ('optimizer', _OPTS), ('init', _INITS), ('schedule', _SCHEDULES)):
+    for f, ok in (('loss', _LOSSES), ('labels', _LABELS), ('arch', _ARCHS), ('optimizer', _OPTS), ('init', _INITS), ('schedule', _SCHEDULES), ('precision', _PRECISIONS)):
         if getattr(p, f) not in ok: raise ValueError(f"protocol field `{f}` must be one of {ok}, got {getattr(p, f)!r}")
     if p.loss == 'ce' and p.labels == 'soft': raise ValueError("protocol field `loss`='ce' trains on class indices: use labels='hard', or loss='mse' / 'soft_ce' for soft labels")
     for f in ('epochs', 'batch_size', 'n_nets', 'width', 'depth', 'test_batch', 'steps', 'val_every', 'patience', 'val_per_class'):
@@ -303,6 +305,11 @@ def _lr_at(p: EvalProtocol, t: int, total: int) -> float:
     frac = min(1., (t - w) / max(total - w, 1))
     return p.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
 
+def autocast_for(p: EvalProtocol, device):
+    "The autocast context of `p.precision` on `device`: bfloat16 convolutions and matrix products for 'bfloat16' (AMX on recent Intel CPUs, tensor cores on GPUs), a no-op for 'float32'."
+    dev = torch.device(device)
+    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=p.precision == 'bfloat16')
+
 class _Trainer:
     "One fresh network of (resolved) `protocol` and its optimiser; `unit(e)` trains one epoch (or one step) and returns the mean loss."
     def __init__(self, x_syn, target, protocol, n_classes, seed, device, strategy, val=None, fold: bool = True):
@@ -312,7 +319,9 @@ class _Trainer:
         # Centering without augmentation: the frozen copy's outputs on the training images never change, so they are folded
         # into the target once (f - f0 - t = f - (t + f0)) and only the trained copy runs each step; the held-out images' f0 too.
         self.fold = fold and isinstance(self.net, Centered) and not strategy and p.loss in ('mse', 'mse_mean')
-        if self.fold: self.t = self.t + outputs(self.net.net0, self.x, p.test_batch)
+        self.amp = lambda: autocast_for(p, self.x.device)   # every forward pass, the frozen copy's included, in the protocol's precision
+        if self.fold:
+            with self.amp(): self.t = self.t + outputs(self.net.net0, self.x, p.test_batch).float()
         self.val_off = None
         params = [q for q in self.net.parameters() if q.requires_grad]
         self.opt = (torch.optim.SGD(params, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay) if p.optimizer == 'sgd'
@@ -327,16 +336,18 @@ class _Trainer:
     def _validate(self):
         "Early stopping, as RFAD's training loop does it: test before the step, keep the best network, stop `patience` steps after it."
         if self.t_step % self.p.val_every == 0:
-            if self.fold and self.val_off is None: self.val_off = outputs(self.net.net0, self.val[0], self.p.test_batch)
-            if self.fold: acc = test_accuracy(self.net.net, self.val[0], self.val[1], self.p.test_batch, offset=self.val_off)
-            else: acc = test_accuracy(self.net, self.val[0], self.val[1], self.p.test_batch)
+            with self.amp():
+                if self.fold and self.val_off is None: self.val_off = outputs(self.net.net0, self.val[0], self.p.test_batch).float()
+                if self.fold: acc = test_accuracy(self.net.net, self.val[0], self.val[1], self.p.test_batch, offset=self.val_off)
+                else: acc = test_accuracy(self.net, self.val[0], self.val[1], self.p.test_batch)
             self.val_checks += 1
             if acc > self.best: self.best, self.best_t, self.best_state = acc, self.t_step, self._trained_state()
         if self.t_step >= self.best_t + self.p.patience: self.done = True
     def _step(self, idx, e):
         xb = self.x[idx]
         if self.strategy: xb = _augment(xb, self.strategy, self.p.dsa_draws, self.gen)
-        loss = protocol_loss((self.net.net if self.fold else self.net)(xb), self.t[idx], self.p)
+        with self.amp(): out = (self.net.net if self.fold else self.net)(xb)
+        loss = protocol_loss(out.float(), self.t[idx], self.p)
         if not torch.isfinite(loss): raise FloatingPointError(f"the training loss became {loss.item()} at {'step' if self.by_step else 'epoch'} {e + 1}; lower the protocol's `lr` (now {self.p.lr}) or `label_scale`")
         self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.t_step += 1
         return loss.item()
@@ -447,7 +458,8 @@ def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None,
         if e == 0: st['tr'] = _Trainer(x_syn, target, p, C, seed + k, dev, strategy, val)
         tr = st['tr']; loss, m = tr.unit(e), dict(net=k, epoch=e + 1)
         if e == units - 1:
-            accs.append(test_accuracy(tr.finish(), x_test, y_test, p.test_batch)); m['acc'] = accs[-1]
+            with autocast_for(p, dev): accs.append(test_accuracy(tr.finish(), x_test, y_test, p.test_batch))
+            m['acc'] = accs[-1]
             if p.early_stopping: stopped.append(dict(steps=tr.t_step, best_step=tr.best_t, val_acc=tr.best))
         if ck and (e == units - 1 or time.perf_counter() - st['saved'] >= checkpoint_every):
             ck.save(i + 1, accs, stopped, spent + time.perf_counter() - t0, None if e == units - 1 else tr); st['saved'] = time.perf_counter()

@@ -11,9 +11,10 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import random_net, net_spec
 
 # %% auto #0
-__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'krr_loss_in', 'target_moments',
-           'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'unpad_sets', 'pad_targets',
-           'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr', 'krr_accuracy']
+__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'theta_precision', 'krr_loss_in',
+           'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'unpad_sets',
+           'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
+           'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
 def centred_onehot(y, n_classes: int):
@@ -54,8 +55,13 @@ def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6, syn_mask=None, tgt_mask=None
 
 @torch.no_grad()
 def encode(net, x, batch: int = 1024):
-    "f_theta(x) in chunks of `batch` images, without building a graph (the real targets: their features need no gradient)."
-    return torch.cat([net.features(x[i:i + batch]) for i in range(0, len(x), batch)])
+    "f_theta(x) in chunks of `batch` images, without building a graph (the real targets: their features need no gradient); float32 under autocast too."
+    return torch.cat([net.features(x[i:i + batch]).float() for i in range(0, len(x), batch)])
+
+def theta_precision(cfg, device):
+    "The autocast context of `cfg.precision` for theta's passes on `device` (a no-op for 'float32')."
+    if cfg.precision not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {cfg.precision!r}")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.precision == 'bfloat16')
 
 def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6):
     """`krr_loss` of the set (`x_syn`, `y_syn`) in the network `net`, tested on the real targets (`x_tgt`, `y_tgt`): the
@@ -97,6 +103,7 @@ class DistillConfig:
     encode_batch: int = 1024     # images per forward pass when encoding targets
     seed: int = 0                # seed of target sampling and DSA draws
     snapshot_at: tuple = ()      # steps after which a copy of the sets is kept (accuracy-against-time curves)
+    precision: str = 'float32'   # 'bfloat16': theta's forward passes under autocast (AMX, tensor cores); features, kernel and solve in float32 and up
 
 @dataclass
 class KRRTask:
@@ -175,7 +182,8 @@ class TargetFeatures:
     def use(self, net):
         "`net` serves the next steps: encode every target once (and keep their moments) when that pays."
         if not self.cache: return
-        self.feats = encode(net, self.x_pool[self.uniq], self.cfg.encode_batch); self.forwards += len(self.uniq)
+        with theta_precision(self.cfg, self.device): self.feats = encode(net, self.x_pool[self.uniq], self.cfg.encode_batch)
+        self.forwards += len(self.uniq)
         d = self.feats.shape[1]   # all targets every step, more of them than features: their moments suffice
         if self.batch >= self.m_max and self.m_max > d and self.B * d * d <= MOMENT_BUDGET:
             self.moments = target_moments(self.feats[self.pos], self.y, (torch.arange(self.m_max, device=self.device) < self.count[:, None]).float())
@@ -193,7 +201,7 @@ class TargetFeatures:
             from fsdd_nb.dsa import apply_dsa
             xt = apply_dsa(xt, dsa_params)
         self.forwards += len(need)
-        return encode(net, xt, self.cfg.encode_batch)[pinv], y_t
+        with theta_precision(self.cfg, self.device): return encode(net, xt, self.cfg.encode_batch)[pinv], y_t
 
 # %% ../nbs/04_krr.ipynb #7fc2fc6e
 def step_loss(f_t, y_t, f_s, y_s, reg: float, syn_mask, tgt_mask, class_mask, moments=None, tcount=None):
@@ -225,6 +233,8 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     if not tasks: raise ValueError("`tasks` is empty: give at least one synthetic set to distil")
     for i, t in enumerate(tasks): _check_task(i, t, x_pool)
     snap_at = {int(k) for k in cfg.snapshot_at}
+    amp = lambda: theta_precision(cfg, device)   # checks `precision` before any work
+    amp()
     if bad := sorted(k for k in snap_at if not 1 <= k <= cfg.steps): raise ValueError(f"`snapshot_at` steps {bad} are outside 1..{cfg.steps} (`steps`)")
     sched = _schedule(cfg.steps, cfg.n_nets)
     # the synthetic sets, padded into one batch, are what the optimiser moves
@@ -246,7 +256,8 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         f_t, y_t = targets.features(st['net'], sel, params)
         xs = x_syn.flatten(0, 1)
         if params is not None and cfg.dsa_syn: xs = apply_dsa(xs, params)
-        f_s = st['net'].features(xs).view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += int(smask.sum())
+        with amp(): f_s = st['net'].features(xs)
+        f_s = f_s.float().view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += int(smask.sum())
         loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count)
         if why: raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
                                          f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")
