@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field
 import torch
 from .core import as_generator, mix_seed, init_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
 from .nets import random_net, net_spec
-from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in
+from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in, theta_precision
 from .data import init_synthetic, balanced_subset
 
 # %% auto #0
@@ -36,9 +36,10 @@ class AdaptConfig:
     net_seed: int = NET_SEEDS['adapt']   # theta' seeds for adaptation
     grad_clip: float | None = 1.0
     seed: int = 0
+    precision: str = 'float32'      # 'bfloat16': theta's and the translator's passes under autocast (AMX, tensor cores); solves and Adam in float32+
     def distill_config(self):
         return DistillConfig(steps=self.distill_steps, n_nets=1, lr=self.distill_lr, reg=self.reg, theta_seed=self.theta_seed,
-                             width=self.width, depth=self.depth, norm=self.norm, init=self.init, seed=self.seed)
+                             width=self.width, depth=self.depth, norm=self.norm, init=self.init, seed=self.seed, precision=self.precision)
 
 def check_adapt_config(cfg: AdaptConfig):
     "Raise `ValueError` naming the first setting of `cfg` that cannot work (a negative count, a zero batch, a NaN or huge learning rate)."
@@ -53,6 +54,7 @@ def check_adapt_config(cfg: AdaptConfig):
     for k in ('distill_lr', 'lr'): check_number(getattr(cfg, k), k, 0, 1, lo_open=True)   # Adam moves each pixel by about lr a step
     check_number(cfg.reg, 'reg', 0, 1)
     check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
+    if cfg.precision not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {cfg.precision!r}")
     return cfg
 
 def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=None, device=None):
@@ -88,14 +90,15 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
         pick = [keys[j] for j in torch.randint(len(keys), (cfg.batch,), generator=g).tolist()]
         uniq = list(dict.fromkeys(pick))  # G runs once per distinct set; samples drawing the same set share its output
         x_theta = [sets[k][0] for k in uniq]   # the sets as distilled in theta, before translation
-        out = dict(zip(uniq, G(torch.cat(x_theta).to(device)).split([len(x) for x in x_theta])))
+        with theta_precision(cfg, device): xg = G(torch.cat(x_theta).to(device)).float()
+        out = dict(zip(uniq, xg.split([len(x) for x in x_theta])))
         total = 0.
         for b, k in enumerate(pick):
             xs = out[k]
             net = net_spec(cfg, 'net_seed').make(x_tgt.shape[1], x_tgt.shape[-1], offset=i * cfg.batch + b, device=device)
             ti = pool if not cfg.target_batch or cfg.target_batch >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:cfg.target_batch]]
             ti = ti.to(device)
-            total = total + krr_loss_in(net, xs, sets[k][1].to(device), x_tgt[ti], y_all[ti], cfg.reg) / cfg.batch
+            total = total + krr_loss_in(net, xs, sets[k][1].to(device), x_tgt[ti], y_all[ti], cfg.reg, cfg.precision) / cfg.batch
         if not torch.isfinite(total): raise FloatingPointError(f"adaptation loss became {float(total)} at step {i + 1}; lower `lr` (now {cfg.lr})")
         opt.zero_grad(set_to_none=True); total.backward()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)

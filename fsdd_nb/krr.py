@@ -59,15 +59,18 @@ def encode(net, x, batch: int = 1024):
     return torch.cat([net.features(x[i:i + batch]).float() for i in range(0, len(x), batch)])
 
 def theta_precision(cfg, device):
-    "The autocast context of `cfg.precision` for theta's passes on `device` (a no-op for 'float32')."
-    if cfg.precision not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {cfg.precision!r}")
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.precision == 'bfloat16')
+    "The autocast context of `cfg.precision` (or of `cfg`, a precision's name) for theta's passes on `device` (a no-op for 'float32')."
+    p = cfg if isinstance(cfg, str) else cfg.precision
+    if p not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {p!r}")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=p == 'bfloat16')
 
-def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6):
+def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6, precision: str = 'float32'):
     """`krr_loss` of the set (`x_syn`, `y_syn`) in the network `net`, tested on the real targets (`x_tgt`, `y_tgt`): the
     loss that distillation (Algorithm 4), pre-training (Algorithm 2) and adaptation (Algorithm 3) all minimise. Gradients
-    reach `x_syn` and `y_syn` (and whatever made them, a translator); the targets are encoded without a graph."""
-    return krr_loss(encode(net, x_tgt), y_tgt, net.features(x_syn), y_syn, reg)
+    reach `x_syn` and `y_syn` (and whatever made them, a translator); the targets are encoded without a graph.
+    `precision='bfloat16'`: the network's passes under autocast; the kernel and its solve stay float32 and float64."""
+    with theta_precision(precision, x_syn.device): f_t, f_s = encode(net, x_tgt), net.features(x_syn).float()
+    return krr_loss(f_t, y_tgt, f_s, y_syn, reg)
 
 def target_moments(f_t, y_t, mask=None):
     "The targets' second moments in float64, (G, H, c) = (F^T F, F^T Y, ||Y||^2) over the rows `mask` keeps: all that the KRR loss needs of them."

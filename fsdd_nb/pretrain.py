@@ -10,7 +10,7 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 from .core import atomic_path, save_tensors, load_tensors, as_generator, mix_seed, NET_SEEDS, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
 from .nets import random_net, net_spec, _NORMS, _INITS
-from .krr import krr_loss_in, centred_onehot
+from .krr import krr_loss_in, centred_onehot, theta_precision
 from .translator import Translator, TranslatorConfig
 
 # %% auto #0
@@ -95,6 +95,7 @@ class PretrainConfig:
     grad_clip: float | None = 1.0
     ckpt_every: int = 100
     seed: int = 0
+    precision: str = 'float32'      # 'bfloat16': the translator's and theta's passes under autocast (AMX, tensor cores); solves and Adam in float32+
 
 def check_pretrain_config(cfg: PretrainConfig) -> PretrainConfig:
     "Raise `ValueError` naming the first setting of `cfg` that cannot work, before any data is touched."
@@ -105,6 +106,7 @@ def check_pretrain_config(cfg: PretrainConfig) -> PretrainConfig:
     check_number(cfg.lr, 'lr', 0, 1, lo_open=True); check_number(cfg.reg, 'reg', 0, 1)
     check_number(cfg.ae_noise, 'ae_noise', 0); check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
     check_choice(cfg.objective, 'objective', ('krr', 'ae')); check_choice(cfg.norm, 'norm', _NORMS); check_choice(cfg.init, 'init', _INITS)
+    check_choice(cfg.precision, 'precision', ('float32', 'bfloat16'))
     return cfg
 
 def check_weights(G, name: str = 'G'):
@@ -165,12 +167,13 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
         if cfg.objective == 'ae': total = ae_loss(model, x_pool, cfg, g)
         else:
             total = torch.zeros((), device=device)
-            xs_all = model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)).split([len(records[pick[b]].x_syn) for b in mine])  # one translator pass for the batch
+            with theta_precision(cfg, device): xs_cat = model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)).float()   # one translator pass for the batch
+            xs_all = xs_cat.split([len(records[pick[b]].x_syn) for b in mine])
             for xs, b in zip(xs_all, mine):
                 rec = records[pick[b]]
                 net = net_spec(cfg, 'net_seed').make(x_pool.shape[1], x_pool.shape[-1], offset=i * cfg.batch + b, device=device)   # theta' number i*B + b
                 ti, y_tgt = record_targets(rec, y_pool, tsel[b])
-                total = total + krr_loss_in(net, xs, rec.y_syn.to(device), x_pool[ti], y_tgt, cfg.reg) * world / cfg.batch  # DDP averages over ranks
+                total = total + krr_loss_in(net, xs, rec.y_syn.to(device), x_pool[ti], y_tgt, cfg.reg, cfg.precision) * world / cfg.batch  # DDP averages over ranks
         if not torch.isfinite(total): raise FloatingPointError(f"pre-training loss became {total.item()} at step {i + 1}; lower `lr` (now {cfg.lr}) or raise `reg`")
         total.backward()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)
