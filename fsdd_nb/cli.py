@@ -306,7 +306,8 @@ def fsdd_pretrain(
 
 # %% ../nbs/12_cli.ipynb #39fdf44d
 DISTILL_FLAGS = dict(dataset='--dataset', name='--dataset', ipc='--ipc', translator='--translator', adapt_steps='--adapt_steps', out='--out',
-                     protocol='--protocol', n_nets='--n_nets', distill_steps='--steps', steps='--steps', size='--size', device='--device', root='--root')
+                     protocol='--protocol', n_nets='--n_nets', distill_steps='--steps', steps='--steps', size='--size', device='--device', root='--root',
+                     precision='--precision')
 
 def save_grid_png(path, rows, nrow):
     "Write image rows (tensors in [0,1], NCHW) as one PNG grid, `nrow` images per row, atomically."
@@ -319,7 +320,7 @@ def save_grid_png(path, rows, nrow):
 def _ours_main(p): return file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
 
 def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
-                   steps=None, device=None, root=None, size=None, force=False):
+                   steps=None, device=None, root=None, size=None, force=False, precision='float32'):
     "Check every setting, the paths and the data of `run_main_job` before any work; a `UsageError` names the flag. Returns what the run uses."
     from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, theta_of
     from fsdd_nb.evaluate import get_protocol, resolve_protocol
@@ -328,8 +329,9 @@ def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adap
         raise UsageError(f"--adapt_steps {adapt_steps}: the identity translator translates nothing, so it is never adapted; leave out --adapt_steps (or pass 0)")
     with as_usage(F):
         dev = resolve_device(device)
-        cfg = few_shot_config(ipc, translator, 0 if translator == 'identity' else (50 if adapt_steps is None else adapt_steps), distill_steps=steps)
-        proto = get_protocol(protocol, n_nets=n_nets)
+        cfg = few_shot_config(ipc, translator, 0 if translator == 'identity' else (50 if adapt_steps is None else adapt_steps), distill_steps=steps,
+                              precision=precision)
+        proto = get_protocol(protocol, n_nets=n_nets, precision=precision)
     out = check_folder(out, '--out')
     if root is not None and not Path(root).expanduser().is_dir(): raise UsageError(f"--root {root} is not a folder; point it (or FSDD_DATA) at the folder that holds the datasets")
     with as_usage(F): ds = load_dataset(dataset, root=root, size=size)
@@ -342,12 +344,12 @@ def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adap
     return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files, translator_record=rec)
 
 def run_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
-                 references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command=''):
+                 references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command='', precision='float32'):
     "Distil `dataset` with FSDD and the 1-Net and Baseline references; evaluate each; save the FSDD set and a before/after PNG. Returns the table rows."
     from fsdd_nb.fsdd import distill_few_shot
     from fsdd_nb.krr import DistillConfig, distill_krr
     from fsdd_nb.evaluate import evaluate, heldout_split
-    run = check_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, steps, device, root, size, force)  # nothing is computed before this
+    run = check_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, steps, device, root, size, force, precision)  # nothing is computed before this
     with folder_lock(run['out'], '--out'):   # one run at a time writes into a folder; a second is refused at once
         for p in run['files']: check_new_file(p, '--out', force, _ours_main)   # what a run that held the lock wrote is still ours to replace
         ds, cfg, proto, device, (set_path, png_path) = run['ds'], run['cfg'], run['protocol'], run['device'], run['files']
@@ -378,7 +380,8 @@ def run_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_
             add('random real (the images distillation starts from)', xi, yi, 0., 0, 0)
             add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'], 1, dd.extra['theta_passes'])
             T = acfg['distill_steps']   # the Baseline: the same theta family, T steps, a fresh network and 256 fresh targets each step
-            cfg_b = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256)
+            cfg_b = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256,
+                                 precision=acfg['precision'])
             say(f'Baseline: {T} steps, a fresh network each step')
             res = distill_krr(x, ds.y_train, xi, yi, cfg_b, device=device, n_classes=ds.n_classes, cbs=cbs)
             add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
@@ -406,13 +409,14 @@ def fsdd_distill(
     root: str = None,  # data root (default: $FSDD_DATA)
     quiet: store_true = False,  # no progress on stderr
     force: store_true = False,  # overwrite files in --out that fsdd_distill did not write
+    precision: str = 'float32',  # bfloat16: every network's pass under autocast, about twice as fast on CPUs with AMX (and GPUs); float32 is as published
     debug: store_true = False,  # show the traceback of an error (or set FSDD_DEBUG=1)
 ):
     "Few-shot dataset distillation of `dataset` at `ipc`, with the 1-Net and Baseline references, evaluated and saved."
     t = time.perf_counter()
     prog = None if quiet else StderrProgress('fsdd_distill')
     rows, path, png = run_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, not no_references, steps, device, root, size,
-                                   log=lambda r: None, progress=prog, force=force, command=command_line('fsdd_distill'))
+                                   log=lambda r: None, progress=prog, force=force, command=command_line('fsdd_distill'), precision=precision)
     from fsdd_nb.bench import markdown_table
     print(markdown_table(rows, ['method', 'acc', 'std', 'seconds', 'networks', 'image_passes']))
     print('image_passes: real and synthetic images through a network (forward, or forward and backward), one cost model for every method')

@@ -39,6 +39,7 @@ class FewShotConfig:
     theta: dict | None = None          # override theta's settings (seed, width, depth, norm, init)
     reg: float = 1e-6                  # KRR ridge, relative to tr(K)/n, in the distillation and the adaptation
     seed: int = 0
+    precision: str = 'float32'         # 'bfloat16': theta's, the networks' and the translator's passes under autocast (AMX, tensor cores)
 
 def resolve_translator(name, channels=3):
     "A translator and its record from a shipped name or path; 'identity' and 'untrained' (alias 'random') give an untrained translator, the identity until adapted."
@@ -60,6 +61,7 @@ def check_few_shot_config(cfg: FewShotConfig) -> FewShotConfig:
     if not isinstance(cfg, FewShotConfig): raise ValueError(f"`cfg` must be a FewShotConfig, got {type(cfg).__name__}")
     check_int(cfg.ipc, 'ipc', lo=1)
     check_int(cfg.adapt_steps, 'adapt_steps', lo=0, allow_none=True)
+    if cfg.precision not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {cfg.precision!r}")
     if cfg.adapt_ipcs is not None:
         if not isinstance(cfg.adapt_ipcs, (tuple, list)) or not cfg.adapt_ipcs: raise ValueError(f"`adapt_ipcs` must be None or a non-empty tuple of ints, got {cfg.adapt_ipcs!r}")
         for i in cfg.adapt_ipcs: check_int(i, 'adapt_ipcs', lo=1)
@@ -137,7 +139,8 @@ def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_ste
         acfg = AdaptConfig(ipcs=tuple(sorted(set(cfg.adapt_ipcs or ()) | {cfg.ipc})),
                            distill_steps=cfg.distill_steps or cache.get('steps', 200), distill_lr=cfg.distill_lr or cache.get('lr', 0.01),
                            adapt_steps=cfg.adapt_steps, batch=cfg.adapt_batch, lr=cfg.adapt_lr, target_batch=cfg.target_batch, n_targets=cfg.n_targets,
-                           theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], reg=cfg.reg, seed=cfg.seed)
+                           theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], reg=cfg.reg, seed=cfg.seed,
+                           precision=cfg.precision)
         check_adapt_config(acfg)   # the translator's record fills in what cfg leaves out: checked as well
         xd = x if not cfg.distill_size else F.interpolate(x, size=cfg.distill_size, mode='bilinear', align_corners=False, antialias=True)
     with tm('distill_theta'):
