@@ -11,9 +11,9 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import random_net, net_spec
 
 # %% auto #0
-__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'encode', 'theta_precision', 'krr_loss_in',
-           'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'unpad_sets',
-           'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
+__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'as_float', 'encode', 'theta_precision',
+           'krr_loss_in', 'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets',
+           'unpad_sets', 'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
            'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
@@ -53,10 +53,14 @@ def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6, syn_mask=None, tgt_mask=None
     err = err.square().sum(-1)
     return err.mean(-1) if tgt_mask is None else (err * tgt_mask).sum(-1) / tgt_mask.sum(-1)
 
+def as_float(t):
+    "`t` in float32 when autocast left it in a half-precision type; float32 and float64 tensors as they are."
+    return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
+
 @torch.no_grad()
 def encode(net, x, batch: int = 1024):
     "f_theta(x) in chunks of `batch` images, without building a graph (the real targets: their features need no gradient); float32 under autocast too."
-    return torch.cat([net.features(x[i:i + batch]).float() for i in range(0, len(x), batch)])
+    return torch.cat([as_float(net.features(x[i:i + batch])) for i in range(0, len(x), batch)])
 
 def theta_precision(cfg, device):
     "The autocast context of `cfg.precision` (or of `cfg`, a precision's name) for theta's passes on `device` (a no-op for 'float32')."
@@ -69,7 +73,7 @@ def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6, precision: s
     loss that distillation (Algorithm 4), pre-training (Algorithm 2) and adaptation (Algorithm 3) all minimise. Gradients
     reach `x_syn` and `y_syn` (and whatever made them, a translator); the targets are encoded without a graph.
     `precision='bfloat16'`: the network's passes under autocast; the kernel and its solve stay float32 and float64."""
-    with theta_precision(precision, x_syn.device): f_t, f_s = encode(net, x_tgt), net.features(x_syn).float()
+    with theta_precision(precision, x_syn.device): f_t, f_s = encode(net, x_tgt), as_float(net.features(x_syn))
     return krr_loss(f_t, y_tgt, f_s, y_syn, reg)
 
 def target_moments(f_t, y_t, mask=None):
@@ -260,7 +264,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         xs = x_syn.flatten(0, 1)
         if params is not None and cfg.dsa_syn: xs = apply_dsa(xs, params)
         with amp(): f_s = st['net'].features(xs)
-        f_s = f_s.float().view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += int(smask.sum())
+        f_s = as_float(f_s).view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += int(smask.sum())
         loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count)
         if why: raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
                                          f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 from .core import atomic_path, save_tensors, load_tensors, as_generator, mix_seed, NET_SEEDS, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
 from .nets import random_net, net_spec, _NORMS, _INITS
-from .krr import krr_loss_in, centred_onehot, theta_precision
+from .krr import krr_loss_in, centred_onehot, theta_precision, as_float
 from .translator import Translator, TranslatorConfig
 
 # %% auto #0
@@ -167,7 +167,7 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
         if cfg.objective == 'ae': total = ae_loss(model, x_pool, cfg, g)
         else:
             total = torch.zeros((), device=device)
-            with theta_precision(cfg, device): xs_cat = model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)).float()   # one translator pass for the batch
+            with theta_precision(cfg, device): xs_cat = as_float(model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)))   # one translator pass for the batch
             xs_all = xs_cat.split([len(records[pick[b]].x_syn) for b in mine])
             for xs, b in zip(xs_all, mine):
                 rec = records[pick[b]]
