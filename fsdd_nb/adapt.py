@@ -7,9 +7,9 @@ from __future__ import annotations
 import copy, time
 from dataclasses import dataclass, asdict, field
 import torch
-from .core import as_generator, mix_seed, init_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number
+from .core import as_generator, mix_seed, init_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number, check_precision, precision_context
 from .nets import random_net, net_spec
-from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in, theta_precision, as_float
+from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in, as_float
 from .data import init_synthetic, balanced_subset
 
 # %% auto #0
@@ -54,7 +54,7 @@ def check_adapt_config(cfg: AdaptConfig):
     for k in ('distill_lr', 'lr'): check_number(getattr(cfg, k), k, 0, 1, lo_open=True)   # Adam moves each pixel by about lr a step
     check_number(cfg.reg, 'reg', 0, 1)
     check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
-    if cfg.precision not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {cfg.precision!r}")
+    check_precision(cfg.precision)
     return cfg
 
 def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=None, device=None):
@@ -90,7 +90,7 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
         pick = [keys[j] for j in torch.randint(len(keys), (cfg.batch,), generator=g).tolist()]
         uniq = list(dict.fromkeys(pick))  # G runs once per distinct set; samples drawing the same set share its output
         x_theta = [sets[k][0] for k in uniq]   # the sets as distilled in theta, before translation
-        with theta_precision(cfg, device): xg = as_float(G(torch.cat(x_theta).to(device)))
+        with precision_context(cfg, device): xg = as_float(G(torch.cat(x_theta).to(device)))
         out = dict(zip(uniq, xg.split([len(x) for x in x_theta])))
         total = 0.
         for b, k in enumerate(pick):

@@ -8,7 +8,7 @@ import hashlib, json, time, os, tempfile, platform
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import torch
-from .core import default_device, as_generator, versions, Timer, NET_SEEDS, init_seed
+from .core import default_device, as_generator, versions, Timer, NET_SEEDS, init_seed, precision_context
 from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot
@@ -98,7 +98,7 @@ def bench_layouts(width=128, device=None, reps=3, norms=('none', 'instance'), tr
 # %% ../nbs/13_bench.ipynb #5144ff47
 def bench_precision(widths=(64, 128), device=None, reps=3, wide: int | None = 1024):
     "theta's passes (forward of 256 images, input gradient of 10, parameter gradient of 100) in float32 and bfloat16, and a `wide` network's training step on 10 images: ms per image, fraction of the product rate of the same precision, speed-up."
-    device = device or default_device(); dev = torch.device(device)
+    device = device or default_device()
     peak = {p: matmul_tflops(device=device, dtype=getattr(torch, p)) for p in ('float32', 'bfloat16')}
     rows = []
     cases = [(w, kind, n) for w in widths for kind, n in (('forward', 256), ('input grad', 10), ('param grad', 100))]
@@ -108,7 +108,7 @@ def bench_precision(widths=(64, 128), device=None, reps=3, wide: int | None = 10
         x = torch.randn(n, 3, 32, 32, device=device).requires_grad_(kind == 'input grad')
         secs = {}
         for p in ('float32', 'bfloat16'):
-            amp = lambda: torch.autocast(dev.type, dtype=torch.bfloat16, enabled=p == 'bfloat16')
+            amp = lambda: precision_context(p, device)
             if kind == 'forward':
                 def f():
                     with torch.no_grad(), amp(): net.features(x)
@@ -128,8 +128,8 @@ def bench_pretrain_step(batch=4, n_syn=35, target_batch=256, width=64, norm='non
                         precision='float32'):
     "Seconds of each part of one pre-training step of `batch` samples (`n_syn` cached images, `target_batch` targets each), and its share; `precision` as `PretrainConfig`'s."
     from fsdd_nb.translator import Translator, TranslatorConfig
-    from fsdd_nb.krr import encode, krr_solve, krr_predict, theta_precision
-    device = device or default_device(); amp = lambda: theta_precision(precision, device)
+    from fsdd_nb.krr import encode, krr_solve, krr_predict
+    device = device or default_device(); amp = lambda: precision_context(precision, device)
     G = Translator(TranslatorConfig(channels=3, width=translator_width)).to(device).train()
     nets = [random_net(NET_SEEDS['pretrain'] + b, 3, 32, width, 3, norm, init, device=device) for b in range(batch)]
     xs = torch.randn(batch * n_syn, 3, 32, 32, device=device); xt = torch.randn(target_batch, 3, 32, 32, device=device)

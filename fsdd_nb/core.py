@@ -10,11 +10,11 @@ from pathlib import Path
 import torch
 
 # %% auto #0
-__all__ = ['SEED_MIX', 'NET_SEEDS', 'RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB', 'run_loop',
-           'check_images', 'check_labels', 'check_int', 'check_number', 'check_choice', 'atomic_path', 'save_tensors',
-           'load_tensors', 'default_device', 'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions',
-           'machine_info', 'mix_seed', 'init_seed', 'UsageError', 'flag_error', 'console_errors', 'run_command',
-           'folder_lock']
+__all__ = ['PRECISIONS', 'SEED_MIX', 'NET_SEEDS', 'RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB',
+           'run_loop', 'check_images', 'check_labels', 'check_int', 'check_number', 'check_choice', 'check_precision',
+           'precision_context', 'atomic_path', 'save_tensors', 'load_tensors', 'default_device', 'resolve_device',
+           'as_generator', 'in_test', 'Timer', 'versions', 'machine_info', 'mix_seed', 'init_seed', 'UsageError',
+           'flag_error', 'console_errors', 'run_command', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #9ef989db
 @dataclass
@@ -122,6 +122,19 @@ def check_choice(v, name: str, choices):
     "Raise `ValueError` unless `v` is one of `choices`."
     if v not in choices: raise ValueError(f"`{name}` must be one of {', '.join(map(repr, choices))}; got {v!r}")
     return v
+
+PRECISIONS = ('float32', 'bfloat16')
+
+def check_precision(p, name: str = 'precision'):
+    "Raise `ValueError` unless `p` is one of `PRECISIONS`."
+    if p not in PRECISIONS: raise ValueError(f"`{name}` must be 'float32' or 'bfloat16', got {p!r}")
+    return p
+
+def precision_context(p, device):
+    """The autocast context of precision `p` (a name, or a config with a `precision` field) on `device`: bfloat16
+    convolutions and matrix products for 'bfloat16' (AMX on recent Intel CPUs, tensor cores on GPUs), a no-op for 'float32'."""
+    p = check_precision(p if isinstance(p, str) else p.precision)
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=p == 'bfloat16')
 
 # %% ../nbs/00_core.ipynb #ead2d820
 @contextlib.contextmanager

@@ -8,20 +8,19 @@ import copy, hashlib, json, math, time, warnings
 from pathlib import Path
 from dataclasses import dataclass, field, asdict, fields, replace
 import torch, torch.nn as nn, torch.nn.functional as F
-from .core import run_loop, check_images, check_labels, as_generator, default_device, resolve_device, save_tensors, load_tensors
+from .core import run_loop, check_images, check_labels, as_generator, default_device, resolve_device, save_tensors, load_tensors, PRECISIONS, precision_context
 from .nets import ConvNet, init_net
 
 # %% auto #0
 __all__ = ['PROTOCOLS', 'RFAD_HYPERS', 'EvalProtocol', 'check_protocol', 'get_protocol', 'resolve_protocol', 'train_steps',
            'protocol_for', 'BasicBlock', 'ResNet', 'FRePoConv', 'Centered', 'eval_depth', 'make_net', 'train_targets',
-           'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'autocast_for',
-           'heldout_split', 'train_on', 'outputs', 'test_accuracy', 'evaluate', 'label_robust_score',
-           'aug_robust_score', 'robustness_scores', 'eval_key', 'same_key', 'EvalCheckpoint', 'trainer_state',
-           'load_trainer_state']
+           'protocol_loss', 'preprocessing_mismatch', 'check_eval_inputs', 'resolve_dsa', 'heldout_split', 'train_on',
+           'outputs', 'test_accuracy', 'evaluate', 'label_robust_score', 'aug_robust_score', 'robustness_scores',
+           'eval_key', 'same_key', 'EvalCheckpoint', 'trainer_state', 'load_trainer_state']
 
 # %% ../nbs/05_evaluate.ipynb #1f1997e9
 _LOSSES, _LABELS, _ARCHS, _OPTS = ('ce', 'mse', 'mse_mean', 'soft_ce'), ('hard', 'soft'), ('convnet', 'convnet_nonorm', 'frepo_conv', 'resnet'), ('sgd', 'adam')
-_INITS, _SCHEDULES, _PRECISIONS = ('auto', 'default', 'rfad', 'lecun'), ('step', 'constant', 'cosine'), ('float32', 'bfloat16')
+_INITS, _SCHEDULES = ('auto', 'default', 'rfad', 'lecun'), ('step', 'constant', 'cosine')
 
 @dataclass
 class EvalProtocol:
@@ -63,7 +62,7 @@ class EvalProtocol:
 
 def check_protocol(p: EvalProtocol) -> EvalProtocol:
     "Raise `ValueError` naming the field of `p` that has an impossible value."
-    for f, ok in (('loss', _LOSSES), ('labels', _LABELS), ('arch', _ARCHS), ('optimizer', _OPTS), ('init', _INITS), ('schedule', _SCHEDULES), ('precision', _PRECISIONS)):
+    for f, ok in (('loss', _LOSSES), ('labels', _LABELS), ('arch', _ARCHS), ('optimizer', _OPTS), ('init', _INITS), ('schedule', _SCHEDULES), ('precision', PRECISIONS)):
         if getattr(p, f) not in ok: raise ValueError(f"protocol field `{f}` must be one of {ok}, got {getattr(p, f)!r}")
     if p.loss == 'ce' and p.labels == 'soft': raise ValueError("protocol field `loss`='ce' trains on class indices: use labels='hard', or loss='mse' / 'soft_ce' for soft labels")
     for f in ('epochs', 'batch_size', 'n_nets', 'width', 'depth', 'test_batch', 'steps', 'val_every', 'patience', 'val_per_class'):
@@ -305,11 +304,6 @@ def _lr_at(p: EvalProtocol, t: int, total: int) -> float:
     frac = min(1., (t - w) / max(total - w, 1))
     return p.lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
 
-def autocast_for(p: EvalProtocol, device):
-    "The autocast context of `p.precision` on `device`: bfloat16 convolutions and matrix products for 'bfloat16' (AMX on recent Intel CPUs, tensor cores on GPUs), a no-op for 'float32'."
-    dev = torch.device(device)
-    return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=p.precision == 'bfloat16')
-
 class _Trainer:
     "One fresh network of (resolved) `protocol` and its optimiser; `unit(e)` trains one epoch (or one step) and returns the mean loss."
     def __init__(self, x_syn, target, protocol, n_classes, seed, device, strategy, val=None, fold: bool = True):
@@ -319,7 +313,7 @@ class _Trainer:
         # Centering without augmentation: the frozen copy's outputs on the training images never change, so they are folded
         # into the target once (f - f0 - t = f - (t + f0)) and only the trained copy runs each step; the held-out images' f0 too.
         self.fold = fold and isinstance(self.net, Centered) and not strategy and p.loss in ('mse', 'mse_mean')
-        self.amp = lambda: autocast_for(p, self.x.device)   # every forward pass, the frozen copy's included, in the protocol's precision
+        self.amp = lambda: precision_context(p, self.x.device)   # every forward pass, the frozen copy's included, in the protocol's precision
         if self.fold:
             with self.amp(): self.t = self.t + outputs(self.net.net0, self.x, p.test_batch).float()
         self.val_off = None
@@ -458,7 +452,7 @@ def evaluate(x_syn, y_syn, x_test, y_test, protocol='soft_fast', n_classes=None,
         if e == 0: st['tr'] = _Trainer(x_syn, target, p, C, seed + k, dev, strategy, val)
         tr = st['tr']; loss, m = tr.unit(e), dict(net=k, epoch=e + 1)
         if e == units - 1:
-            with autocast_for(p, dev): accs.append(test_accuracy(tr.finish(), x_test, y_test, p.test_batch))
+            with precision_context(p, dev): accs.append(test_accuracy(tr.finish(), x_test, y_test, p.test_batch))
             m['acc'] = accs[-1]
             if p.early_stopping: stopped.append(dict(steps=tr.t_step, best_step=tr.best_t, val_acc=tr.best))
         if ck and (e == units - 1 or time.perf_counter() - st['saved'] >= checkpoint_every):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, time, warnings
 from dataclasses import dataclass, asdict, field, fields, replace
 import torch, torch.nn.functional as F
-from .core import Timer, default_device, versions, as_generator, check_int, check_number, resolve_device, machine_info
+from .core import Timer, default_device, versions, as_generator, check_int, check_number, check_precision, resolve_device, machine_info
 from .data import Dataset, load_dataset, Preprocess, init_synthetic
 from .krr import DistillConfig, distill_krr, centred_onehot
 from .translator import DEFAULT_TRANSLATOR, Translator, TranslatorConfig, load_translator, shipped_translators
@@ -61,7 +61,7 @@ def check_few_shot_config(cfg: FewShotConfig) -> FewShotConfig:
     if not isinstance(cfg, FewShotConfig): raise ValueError(f"`cfg` must be a FewShotConfig, got {type(cfg).__name__}")
     check_int(cfg.ipc, 'ipc', lo=1)
     check_int(cfg.adapt_steps, 'adapt_steps', lo=0, allow_none=True)
-    if cfg.precision not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {cfg.precision!r}")
+    check_precision(cfg.precision)
     if cfg.adapt_ipcs is not None:
         if not isinstance(cfg.adapt_ipcs, (tuple, list)) or not cfg.adapt_ipcs: raise ValueError(f"`adapt_ipcs` must be None or a non-empty tuple of ints, got {cfg.adapt_ipcs!r}")
         for i in cfg.adapt_ipcs: check_int(i, 'adapt_ipcs', lo=1)

@@ -7,13 +7,13 @@ from __future__ import annotations
 import math, time
 from dataclasses import dataclass, field, asdict
 import torch, torch.nn.functional as F
-from .core import run_loop, check_images, check_labels, as_generator, default_device
+from .core import run_loop, check_images, check_labels, as_generator, default_device, precision_context
 from .nets import random_net, net_spec
 
 # %% auto #0
-__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'as_float', 'encode', 'theta_precision',
-           'krr_loss_in', 'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets',
-           'unpad_sets', 'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
+__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'as_float', 'encode', 'krr_loss_in',
+           'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'unpad_sets',
+           'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
            'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
@@ -62,18 +62,12 @@ def encode(net, x, batch: int = 1024):
     "f_theta(x) in chunks of `batch` images, without building a graph (the real targets: their features need no gradient); float32 under autocast too."
     return torch.cat([as_float(net.features(x[i:i + batch])) for i in range(0, len(x), batch)])
 
-def theta_precision(cfg, device):
-    "The autocast context of `cfg.precision` (or of `cfg`, a precision's name) for theta's passes on `device` (a no-op for 'float32')."
-    p = cfg if isinstance(cfg, str) else cfg.precision
-    if p not in ('float32', 'bfloat16'): raise ValueError(f"`precision` must be 'float32' or 'bfloat16', got {p!r}")
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=p == 'bfloat16')
-
 def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6, precision: str = 'float32'):
     """`krr_loss` of the set (`x_syn`, `y_syn`) in the network `net`, tested on the real targets (`x_tgt`, `y_tgt`): the
     loss that distillation (Algorithm 4), pre-training (Algorithm 2) and adaptation (Algorithm 3) all minimise. Gradients
     reach `x_syn` and `y_syn` (and whatever made them, a translator); the targets are encoded without a graph.
     `precision='bfloat16'`: the network's passes under autocast; the kernel and its solve stay float32 and float64."""
-    with theta_precision(precision, x_syn.device): f_t, f_s = encode(net, x_tgt), as_float(net.features(x_syn))
+    with precision_context(precision, x_syn.device): f_t, f_s = encode(net, x_tgt), as_float(net.features(x_syn))
     return krr_loss(f_t, y_tgt, f_s, y_syn, reg)
 
 def target_moments(f_t, y_t, mask=None):
@@ -189,7 +183,7 @@ class TargetFeatures:
     def use(self, net):
         "`net` serves the next steps: encode every target once (and keep their moments) when that pays."
         if not self.cache: return
-        with theta_precision(self.cfg, self.device): self.feats = encode(net, self.x_pool[self.uniq], self.cfg.encode_batch)
+        with precision_context(self.cfg, self.device): self.feats = encode(net, self.x_pool[self.uniq], self.cfg.encode_batch)
         self.forwards += len(self.uniq)
         d = self.feats.shape[1]   # all targets every step, more of them than features: their moments suffice
         if self.batch >= self.m_max and self.m_max > d and self.B * d * d <= MOMENT_BUDGET:
@@ -208,7 +202,7 @@ class TargetFeatures:
             from fsdd_nb.dsa import apply_dsa
             xt = apply_dsa(xt, dsa_params)
         self.forwards += len(need)
-        with theta_precision(self.cfg, self.device): return encode(net, xt, self.cfg.encode_batch)[pinv], y_t
+        with precision_context(self.cfg, self.device): return encode(net, xt, self.cfg.encode_batch)[pinv], y_t
 
 # %% ../nbs/04_krr.ipynb #7fc2fc6e
 def step_loss(f_t, y_t, f_s, y_s, reg: float, syn_mask, tgt_mask, class_mask, moments=None, tcount=None):
@@ -240,7 +234,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     if not tasks: raise ValueError("`tasks` is empty: give at least one synthetic set to distil")
     for i, t in enumerate(tasks): _check_task(i, t, x_pool)
     snap_at = {int(k) for k in cfg.snapshot_at}
-    amp = lambda: theta_precision(cfg, device)   # checks `precision` before any work
+    amp = lambda: precision_context(cfg, device)   # checks `precision` before any work
     amp()
     if bad := sorted(k for k in snap_at if not 1 <= k <= cfg.steps): raise ValueError(f"`snapshot_at` steps {bad} are outside 1..{cfg.steps} (`steps`)")
     sched = _schedule(cfg.steps, cfg.n_nets)

@@ -8,9 +8,9 @@ import os, shutil, time, warnings
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import torch, torch.nn.functional as F
-from .core import atomic_path, save_tensors, load_tensors, as_generator, mix_seed, NET_SEEDS, default_device, run_loop, versions, check_int, check_number, check_choice, check_images, check_labels
+from .core import atomic_path, save_tensors, load_tensors, as_generator, mix_seed, NET_SEEDS, default_device, run_loop, versions, check_int, check_number, check_choice, check_precision, check_images, check_labels, precision_context
 from .nets import random_net, net_spec, _NORMS, _INITS
-from .krr import krr_loss_in, centred_onehot, theta_precision, as_float
+from .krr import krr_loss_in, centred_onehot, as_float
 from .translator import Translator, TranslatorConfig
 
 # %% auto #0
@@ -106,7 +106,7 @@ def check_pretrain_config(cfg: PretrainConfig) -> PretrainConfig:
     check_number(cfg.lr, 'lr', 0, 1, lo_open=True); check_number(cfg.reg, 'reg', 0, 1)
     check_number(cfg.ae_noise, 'ae_noise', 0); check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
     check_choice(cfg.objective, 'objective', ('krr', 'ae')); check_choice(cfg.norm, 'norm', _NORMS); check_choice(cfg.init, 'init', _INITS)
-    check_choice(cfg.precision, 'precision', ('float32', 'bfloat16'))
+    check_precision(cfg.precision)
     return cfg
 
 def check_weights(G, name: str = 'G'):
@@ -167,7 +167,7 @@ def pretrain(x_pool, y_pool, records, cfg: PretrainConfig = None, G: Translator 
         if cfg.objective == 'ae': total = ae_loss(model, x_pool, cfg, g)
         else:
             total = torch.zeros((), device=device)
-            with theta_precision(cfg, device): xs_cat = as_float(model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)))   # one translator pass for the batch
+            with precision_context(cfg, device): xs_cat = as_float(model(torch.cat([records[pick[b]].x_syn for b in mine]).to(device)))   # one translator pass for the batch
             xs_all = xs_cat.split([len(records[pick[b]].x_syn) for b in mine])
             for xs, b in zip(xs_all, mine):
                 rec = records[pick[b]]
