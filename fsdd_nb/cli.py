@@ -12,7 +12,7 @@ try: from fastcore.script import call_parse, store_true
 except ImportError:   # the functions import without fastcore (a bare GPU machine); only the console commands need it
     call_parse, store_true = (lambda f: f), bool
 from .core import (Callback, default_device, versions, machine_info, Timer, UsageError, flag_error, console_errors, folder_lock,
-                          atomic_path, load_tensors, resolve_device, check_int, check_number, check_choice, as_generator)
+                          atomic_path, load_tensors, resolve_device, check_int, check_number, check_choice, as_generator, check_precision)
 from .data import load_dataset, Preprocess
 from .caching import CacheConfig, build_cache, load_cache, check_cache_config, _fingerprint as _cache_fingerprint
 from .pretrain import PretrainConfig, pretrain, check_pretrain_config, previous_checkpoint, _same as _same_pretrain, _differ
@@ -117,7 +117,7 @@ def check_cache_fields(c: CacheConfig):
     check_int(c.target_batch, 'target_batch', lo=1, allow_none=True)
     for k in ('theta_seed', 'seed'): check_int(getattr(c, k), k)
     check_number(c.lr, 'lr', 0, 1, lo_open=True); check_number(c.reg, 'reg', 0, 1)
-    check_choice(c.norm, 'norm', _NORMS); check_choice(c.init, 'init', _INITS)
+    check_choice(c.norm, 'norm', _NORMS); check_choice(c.init, 'init', _INITS); check_precision(c.precision)
     if c.dsa is not None:
         if not isinstance(c.dsa, str): raise ValueError(f"`dsa` must be a strategy such as 'color_crop_cutout' or null, got {c.dsa!r}")
         from fsdd_nb.dsa import sample_dsa_params

@@ -12,9 +12,9 @@ import torch
 # %% auto #0
 __all__ = ['PRECISIONS', 'SEED_MIX', 'NET_SEEDS', 'RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB',
            'run_loop', 'check_images', 'check_labels', 'check_int', 'check_number', 'check_choice', 'check_precision',
-           'precision_context', 'atomic_path', 'save_tensors', 'load_tensors', 'default_device', 'resolve_device',
-           'as_generator', 'in_test', 'Timer', 'versions', 'machine_info', 'mix_seed', 'init_seed', 'UsageError',
-           'flag_error', 'console_errors', 'run_command', 'folder_lock']
+           'precision_context', 'atomic_path', 'save_tensors', 'load_tensors', 'malloc_state', 'set_malloc',
+           'default_device', 'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions', 'machine_info',
+           'mix_seed', 'init_seed', 'UsageError', 'flag_error', 'console_errors', 'run_command', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #9ef989db
 @dataclass
@@ -180,6 +180,31 @@ def load_tensors(path, device='cpu'):
         raise ValueError(f'{path} is not a readable safetensors file ({type(e).__name__}: {e}); delete it and create it again') from e
     return {k: v.to(device) for k, v in tensors.items()}, meta
 
+# %% ../nbs/00_core.ipynb #b3f4bbb6
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_MALLOC = dict(state=None)
+
+def _libc():
+    import ctypes
+    try: return ctypes.CDLL('libc.so.6')
+    except OSError: return None
+
+def malloc_state() -> str:
+    "'tuned' when freed memory stays in the heap (fsdd_nb's setting), 'default' when it is glibc's, 'n/a' without glibc."
+    if _MALLOC['state'] is None:
+        import fsdd_nb
+        _MALLOC['state'] = 'tuned' if getattr(fsdd_nb, 'MALLOC_TUNED', False) else ('default' if _libc() is not None else 'n/a')
+    return _MALLOC['state']
+
+def set_malloc(tuned: bool = True) -> str:
+    "Keep freed memory in the heap (`tuned=True`, no page faults on the next large tensor) or restore glibc's defaults; returns the state."
+    libc = _libc()
+    if libc is None: return 'n/a'
+    ok = libc.mallopt(_M_MMAP_MAX, 0 if tuned else 65536) and libc.mallopt(_M_TRIM_THRESHOLD, (1 << 30) if tuned else 128 * 1024)
+    if not ok: raise RuntimeError("glibc refused the malloc setting (mallopt returned 0)")
+    _MALLOC['state'] = 'tuned' if tuned else 'default'
+    return _MALLOC['state']
+
 # %% ../nbs/00_core.ipynb #6bd21b14
 def default_device():
     "The fastest device available: CUDA, else Apple's MPS, else the CPU."
@@ -236,7 +261,7 @@ def machine_info(device=None):
     dev = torch.device(device) if device is not None else default_device()
     name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{platform.processor() or platform.machine()} CPU x{os.cpu_count()}'
     return dict(device=str(dev), name=name, threads=torch.get_num_threads(), interop_threads=torch.get_num_interop_threads(),
-                omp_num_threads=os.environ.get('OMP_NUM_THREADS'), platform=platform.platform())
+                omp_num_threads=os.environ.get('OMP_NUM_THREADS'), malloc=malloc_state(), platform=platform.platform())
 
 # %% ../nbs/00_core.ipynb #3c52458d
 SEED_MIX = 1_000_003   # a prime: seed * SEED_MIX + i is a distinct stream for every (seed, i) with i < SEED_MIX

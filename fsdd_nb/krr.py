@@ -242,6 +242,8 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     x_syn, y_syn, smask, cmask = pad_sets(tasks, device)
     B, n_max, c_max = y_syn.shape
     x_syn.requires_grad_(True); y_syn.requires_grad_(cfg.learn_labels)
+    rows = smask.flatten().nonzero().squeeze(1)   # the real images: padding is never forwarded (sets of mixed sizes)
+    padded = len(rows) < B * n_max
     opt = torch.optim.Adam([dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else []))
     targets, gen = TargetFeatures(x_pool, tasks, c_max, cfg, device), as_generator(cfg.seed)
     if cfg.dsa is not None: from fsdd_nb.dsa import sample_dsa_params, apply_dsa
@@ -256,9 +258,11 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         params = sample_dsa_params(cfg.dsa, generator=gen) if cfg.dsa is not None else None
         f_t, y_t = targets.features(st['net'], sel, params)
         xs = x_syn.flatten(0, 1)
+        if padded: xs = xs[rows]
         if params is not None and cfg.dsa_syn: xs = apply_dsa(xs, params)
-        with amp(): f_s = st['net'].features(xs)
-        f_s = as_float(f_s).view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += int(smask.sum())
+        with amp(): f_s = as_float(st['net'].features(xs))
+        if padded: f_s = f_s.new_zeros(B * n_max, f_s.shape[1]).index_copy(0, rows, f_s)
+        f_s = f_s.view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += len(rows)
         loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count)
         if why: raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
                                          f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")
