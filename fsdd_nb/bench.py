@@ -19,8 +19,8 @@ from .translator import DEFAULT_TRANSLATOR
 # %% auto #0
 __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
            'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_precision', 'bench_pretrain_step',
-           'bench_threads', 'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare', 'krr_rows',
-           'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
+           'bench_malloc', 'bench_threads', 'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare',
+           'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
            'engine_study_rows', 'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length', 'load_rfad_set',
            'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
 
@@ -155,6 +155,38 @@ def bench_pretrain_step(batch=4, n_syn=35, target_batch=256, width=64, norm='non
     return [dict(part=k, precision=precision, seconds=round(s, 4), share=round(s / total, 3), batch=batch, n_syn=n_syn, target_batch=target_batch, width=width,
                  translator_width=translator_width, translator_params=G.n_params()) for k, s in secs.items()]
 
+
+# %% ../nbs/13_bench.ipynb #47a6785e
+def bench_malloc(device=None, n_sets=16, n_tgt=500, pool=8000, steps=5, width=64, precision='float32', reps=2):
+    "Seconds of a caching chunk, a forward pass and an evaluation step with glibc's malloc settings and with fsdd_nb's (CPU, glibc only)."
+    from fsdd_nb.core import malloc_state, set_malloc
+    from fsdd_nb.krr import KRRTask, distill_tasks
+    device = torch.device(device or default_device())
+    if device.type != 'cpu' or malloc_state() == 'n/a': return []
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(pool, 3, 32, 32, generator=g)
+    def task(b):
+        c = 2 + b % 9; n = c * (1 + (7 * b) % (50 // c))   # 2 to 10 classes, 1 to 50 // c images a class
+        yt = torch.randint(c, (n_tgt,), generator=g); ys = torch.arange(n) % c
+        return KRRTask(torch.randperm(pool, generator=g)[:n_tgt], centred_onehot(yt, c), torch.randn(n, 3, 32, 32, generator=g), centred_onehot(ys, c))
+    tasks = [task(b) for b in range(n_sets)]
+    cfg = DistillConfig(steps=steps, n_nets=1, lr=0.003, dsa=None, width=width, norm='none', init='rfad', precision=precision)
+    net = random_net(0, 3, 32, 128, 3, 'none', 'rfad', device=device); xf = torch.randn(1024, 3, 32, 32)
+    ev = random_net(1, 3, 32, 256, 3, 'none', 'rfad', device=device).requires_grad_(True); xe = torch.randn(100, 3, 32, 32)
+    def fwd():
+        with torch.no_grad(), precision_context(precision, device): net.features(xf)
+    def ev_step():
+        with precision_context(precision, device): out = ev.features(xe)
+        out.float().square().mean().backward()
+    cases = dict(caching_chunk=lambda: distill_tasks(x, tasks, cfg, device=device), forward_1024=fwd, rfad_fast_step=ev_step)
+    before, secs = malloc_state(), {}
+    try:
+        for state in ('default', 'tuned'):
+            set_malloc(state == 'tuned')
+            for k, f in cases.items(): secs[k, state] = timeit(f, device, reps=reps)
+    finally: set_malloc(before == 'tuned')
+    return [dict(work=k, precision=precision, default_s=round(secs[k, 'default'], 3), tuned_s=round(secs[k, 'tuned'], 3),
+                 speedup=round(secs[k, 'default'] / secs[k, 'tuned'], 2)) for k in cases]
 
 # %% ../nbs/13_bench.ipynb #6694baa7
 _THREADS_WORK = """
@@ -673,7 +705,9 @@ def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fas
 # %% ../nbs/13_bench.ipynb #fdba798b
 def _machine():
     dev = default_device()
-    return dict(device=str(dev), name=torch.cuda.get_device_name() if dev.type == 'cuda' else f'{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads')
+    from fsdd_nb.core import malloc_state
+    return dict(device=str(dev), name=torch.cuda.get_device_name() if dev.type == 'cuda' else f'{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads',
+                malloc=malloc_state())
 
 def save_results(out, what, rows, profile=None, cols=None, command=''):
     "Write `rows` as `<out>/<what>.json` (with profile, machine, versions) and `<out>/<what>.md`."
@@ -783,6 +817,8 @@ def fsdd_bench(
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
         print(Path(save_results(out, 'precision', bench_precision(device=device), p, command=cmd)).read_text())   # float32 against bfloat16
         print(Path(save_results(out, 'pretrain_step', [r for pr in ('float32', 'bfloat16') for r in bench_pretrain_step(device=device, precision=pr)], p, command=cmd)).read_text())
+        if mrows := [r for pr in ('float32', 'bfloat16') for r in bench_malloc(device=device, precision=pr)]:   # glibc's malloc against fsdd_nb's setting
+            print(Path(save_results(out, 'malloc', mrows, p, command=cmd)).read_text())
         rows = bench_nets(device=device); cols = None
     elif what == 'load': rows = [bench_load(root=root)]; cols = None
     elif what == 'threads': rows = bench_threads(); cols = None
