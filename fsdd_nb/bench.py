@@ -20,9 +20,9 @@ from .translator import DEFAULT_TRANSLATOR
 __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
            'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_precision', 'bench_pretrain_step',
            'bench_malloc', 'bench_threads', 'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare',
-           'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'curve_rows', 'plot_curves', 'KRRJudge',
-           'engine_study_rows', 'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length', 'load_rfad_set',
-           'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
+           'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'split_names', 'curve_rows', 'plot_curves',
+           'KRRJudge', 'engine_study_rows', 'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length',
+           'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -401,7 +401,16 @@ MORE_VARIANTS = {   # for `fsdd_bench --what curves --variants`
     'Baseline, 2048 targets a step': dict(baseline=True, target_batch=2048),
     'Baseline in bfloat16': dict(baseline=True, precision='bfloat16'),   # theta's passes under autocast: the same sets at about twice the speed on AMX
     '1 Net in bfloat16': dict(precision='bfloat16'),
+    'Baseline, 2048 targets a step in bfloat16': dict(baseline=True, target_batch=2048, precision='bfloat16'),   # RFAD's kind: many targets a step
 }
+
+def split_names(s: str, known) -> list:
+    "Comma-separated variant names, where a name may hold a comma itself ('1 Net, theta instance norm + default init'): the longest known name wins."
+    parts, out, i = [p.strip() for p in s.split(',')], [], 0
+    while i < len(parts):
+        j = next((j for j in range(len(parts), i, -1) if ', '.join(parts[i:j]) in known), i + 1)
+        out.append(', '.join(parts[i:j])); i = j
+    return out
 
 def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None, protocol='rfad_fast', n_targets=10_000, lr=0.003,
                width=128, target_batch=256, eval_overrides=None, test_subset=None, seed: int = 0, device=None, root=None, log=print, save=None):
@@ -789,7 +798,7 @@ def fsdd_bench(
     if what == 'translators' and not cache: raise UsageError("--what translators needs --cache: the folder of a cache built by fsdd_pretrain (its --work folder + /cache)")
     if what == 'rfad_sets' and not (rfad_sets and data): raise UsageError("--what rfad_sets needs --rfad_sets (the folder of RFAD's <ipc>/best.npz) and --data (the CIFAR-10 .npz)")
     known = {**ENGINE_VARIANTS, **MORE_VARIANTS} if what == 'curves' else STUDY_VARIANTS
-    names = variants.split(',') if variants else list(ENGINE_VARIANTS if what == 'curves' else STUDY_VARIANTS)
+    names = split_names(variants, known) if variants else list(ENGINE_VARIANTS if what == 'curves' else STUDY_VARIANTS)
     if bad := [v for v in names if v not in known]: raise UsageError(f"--variants names unknown settings {bad}; known: {list(known)}")
     from fsdd_nb.core import resolve_device
     from fsdd_nb.fsdd import resolve_translator
