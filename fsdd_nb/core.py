@@ -181,29 +181,18 @@ def load_tensors(path, device='cpu'):
     return {k: v.to(device) for k, v in tensors.items()}, meta
 
 # %% ../nbs/00_core.ipynb #b3f4bbb6
-_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
-_MALLOC = dict(state=None)
-
-def _libc():
-    import ctypes
-    try: return ctypes.CDLL('libc.so.6')
-    except OSError: return None
-
 def malloc_state() -> str:
     "'tuned' when freed memory stays in the heap (fsdd_nb's setting), 'default' when it is glibc's, 'n/a' without glibc."
-    if _MALLOC['state'] is None:
-        import fsdd_nb
-        _MALLOC['state'] = 'tuned' if getattr(fsdd_nb, 'MALLOC_TUNED', False) else ('default' if _libc() is not None else 'n/a')
-    return _MALLOC['state']
+    import fsdd_nb
+    return fsdd_nb.MALLOC
 
 def set_malloc(tuned: bool = True) -> str:
     "Keep freed memory in the heap (`tuned=True`, no page faults on the next large tensor) or restore glibc's defaults; returns the state."
-    libc = _libc()
-    if libc is None: return 'n/a'
-    ok = libc.mallopt(_M_MMAP_MAX, 0 if tuned else 65536) and libc.mallopt(_M_TRIM_THRESHOLD, (1 << 30) if tuned else 128 * 1024)
-    if not ok: raise RuntimeError("glibc refused the malloc setting (mallopt returned 0)")
-    _MALLOC['state'] = 'tuned' if tuned else 'default'
-    return _MALLOC['state']
+    import fsdd_nb
+    if fsdd_nb.MALLOC == 'n/a': return 'n/a'
+    if not fsdd_nb._mallopt(tuned): raise RuntimeError("glibc refused the malloc setting (mallopt returned 0)")
+    fsdd_nb.MALLOC = 'tuned' if tuned else 'default'
+    return fsdd_nb.MALLOC
 
 # %% ../nbs/00_core.ipynb #6bd21b14
 def default_device():

@@ -262,7 +262,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         if params is not None and cfg.dsa_syn: xs = apply_dsa(xs, params)
         with amp(): f_s = as_float(st['net'].features(xs))
         if padded: f_s = f_s.new_zeros(B * n_max, f_s.shape[1]).index_copy(0, rows, f_s)
-        f_s = f_s.view(B, n_max, -1) * smask[..., None]; st['syn_forwards'] += len(rows)
+        f_s = f_s.view(B, n_max, -1); st['syn_forwards'] += len(rows)   # padded rows are zeros: the loss masks nothing more
         loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count)
         if why: raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
                                          f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")
