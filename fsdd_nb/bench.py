@@ -22,7 +22,8 @@ __all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_
            'bench_malloc', 'bench_threads', 'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare',
            'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'split_names', 'curve_rows', 'plot_curves',
            'KRRJudge', 'engine_study_rows', 'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length',
-           'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
+           'corpus_study', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run',
+           'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -382,10 +383,13 @@ def translator_rows(cache, translators, n_nets: int = 4, root=None, device=None,
     c = man['config']; kw = dict(n_nets=n_nets, width=c['width'], depth=c['depth'], norm=c['norm'], init=c['init'], device=device)
     rows, ref = [], None
     for name in ['identity', *translators]:
-        G = Translator(TranslatorConfig(channels=x.shape[1], width=8)) if name == 'identity' else load_translator(name)[0]
+        G, rec = (Translator(TranslatorConfig(channels=x.shape[1], width=8)), {}) if name == 'identity' else load_translator(name)
         t = time.perf_counter(); loss = heldout_loss(G, x, y, recs, **kw); ref = ref or loss
+        made = rec.get('seconds', {})   # what its pre-training cost, so loss can be plotted against compute from this file alone
         rows.append(dict(translator=str(name), records=len(recs), nets=n_nets, heldout_loss=round(loss, 4),
-                         vs_identity_pct=round(100 * (loss - ref) / ref, 1), seconds=round(time.perf_counter() - t, 1)))
+                         vs_identity_pct=round(100 * (loss - ref) / ref, 1), seconds=round(time.perf_counter() - t, 1),
+                         corpus_subsets=rec.get('cached_subsets_used', 0), pretrain_steps=rec.get('pretrain', {}).get('steps', 0),
+                         caching_s=made.get('caching', 0.), pretrain_s=made.get('pretrain', 0.)))
         log(rows[-1])
     return rows
 
@@ -670,6 +674,29 @@ def pretrain_length(results='results'):
             elif 0 in rows and r['method'] == '1 Net' and r['steps'] == 100: rows[0]['mnist_wo_ada'] = r['acc']   # the identity translates nothing: 1 Net
     return [rows[k] for k in sorted(rows)]
 
+# %% ../nbs/13_bench.ipynb #a391f5d5
+def corpus_study(heldout, speedups, adapt_steps: int = 10, steps: int = 300):
+    """Rows of a pre-training study from result files: `heldout`, a `--what translators` JSON, and `speedups`, `--what
+    speedup` JSONs (MNIST, IPC 1, say). Per translator: corpus size, pre-training steps and seconds, held-out loss, and
+    its accuracy without adaptation (T = `steps`) and after `adapt_steps` steps. The identity's row takes 1 Net and the
+    untrained translator adapted for the same steps."""
+    rows = []
+    for r in json.loads(Path(heldout).read_text())['rows']:
+        name = Path(r['translator']).stem
+        rows.append(dict(translator=name, corpus_subsets=r.get('corpus_subsets', 0), pretrain_steps=r.get('pretrain_steps', 0),
+                         compute_s=round(r.get('caching_s', 0.) + r.get('pretrain_s', 0.)), heldout_loss=r['heldout_loss'],
+                         vs_identity_pct=r['vs_identity_pct'], wo_ada=None, w_ada=None))
+    by = {r['translator']: r for r in rows}
+    for f in speedups:
+        for r in json.loads(Path(f).read_text())['rows']:
+            m, acc = r['method'], (r['acc'], r.get('std'))
+            if m == '1 Net' and r['steps'] == steps and 'identity' in by: by['identity']['wo_ada'] = acc
+            elif m == f'w/o Pre-Train (S={adapt_steps})' and 'identity' in by: by['identity']['w_ada'] = acc
+            elif m.startswith('w/o Ada (') and m[9:-1] in by and r['steps'] == steps: by[m[9:-1]]['wo_ada'] = acc
+            elif m.startswith('w Ada (') and m.endswith(f', S={adapt_steps})') and m[7:-len(f', S={adapt_steps})')] in by: by[m[7:-len(f', S={adapt_steps})')]]['w_ada'] = acc
+    fmt = lambda a: '' if a is None else f'{a[0]} ± {a[1]}' if a[1] is not None else str(a[0])
+    return [dict(r, wo_ada=fmt(r['wo_ada']), w_ada=fmt(r['w_ada']), _wo=r['wo_ada'], _w=r['w_ada']) for r in rows]
+
 # %% ../nbs/13_bench.ipynb #f4b83b3b
 def load_rfad_set(path):
     "RFAD's distilled set from its `best.npz` (read without pickle): float images (N, C, H, W) and labels (N, C)."
@@ -713,10 +740,9 @@ def rfad_set_rows(sets_dir, data, protocols=('rfad_fast', 'soft_fast', 'hard_fas
 
 # %% ../nbs/13_bench.ipynb #fdba798b
 def _machine():
-    dev = default_device()
-    from fsdd_nb.core import malloc_state
-    return dict(device=str(dev), name=torch.cuda.get_device_name() if dev.type == 'cuda' else f'{platform.machine()} CPU, {os.cpu_count()} cores, {torch.get_num_threads()} threads',
-                malloc=malloc_state())
+    "Where a benchmark ran: `core.machine_info` (device, CPU model, threads, allocator, bfloat16 units) and the core count."
+    from fsdd_nb.core import machine_info
+    return dict(machine_info(), cores=os.cpu_count())
 
 def save_results(out, what, rows, profile=None, cols=None, command=''):
     "Write `rows` as `<out>/<what>.json` (with profile, machine, versions) and `<out>/<what>.md`."

@@ -12,7 +12,8 @@ try: from fastcore.script import call_parse, store_true
 except ImportError:   # the functions import without fastcore (a bare GPU machine); only the console commands need it
     call_parse, store_true = (lambda f: f), bool
 from .core import (Callback, default_device, versions, machine_info, Timer, UsageError, flag_error, console_errors, folder_lock,
-                          atomic_path, load_tensors, resolve_device, check_int, check_number, check_choice, as_generator, check_precision)
+                          atomic_path, load_tensors, resolve_device, check_int, check_number, check_choice, as_generator, check_precision,
+                          precision_note)
 from .data import load_dataset, Preprocess
 from .caching import CacheConfig, build_cache, load_cache, check_cache_config, _fingerprint as _cache_fingerprint
 from .pretrain import PretrainConfig, pretrain, check_pretrain_config, previous_checkpoint, _same as _same_pretrain, _differ
@@ -236,6 +237,7 @@ def _make_translator(run, size, cache_cfg, pretrain_cfg, translator_cfg, device,
         if run['stale_manifest'] and rank == 0: (work / 'cache' / 'manifest.json').unlink()   # left by a run that failed before any shard: nothing is lost
         if dist.is_initialized(): dist.barrier()
         say(f'caching: {cache_cfg.n_subsets} subsets of {ds.name} distilled in theta, in {work / "cache"}')
+        if note := precision_note('bfloat16' if 'bfloat16' in (cache_cfg.precision, pretrain_cfg.precision) else 'float32', device): say(f'note: {note}')
         with tm('caching'): build_cache(x, y, work / 'cache', cache_cfg, n_classes=ds.n_classes, cbs=cbs, device=device, dataset=ds.name, max_shards=max_shards)
         if dist.is_initialized(): dist.barrier()  # every process's shards are on disk before anyone reads the cache
         recs, _ = load_cache(work / 'cache', max_shards=max_shards)
@@ -251,7 +253,8 @@ def _make_translator(run, size, cache_cfg, pretrain_cfg, translator_cfg, device,
         record = dict(corpus=f'{ds.name} train split, {len(x)} images at {size}px, standardised per channel (mean {pre.mean.flatten().tolist()}, std {pre.std.flatten().tolist()})',
                       theta=dict(seed=cache_cfg.theta_seed, width=cache_cfg.width, depth=cache_cfg.depth, norm=cache_cfg.norm, init=cache_cfg.init),
                       cache=asdict(cache_cfg), cached_subsets_used=len(recs), pretrain=asdict(pretrain_cfg), translator=asdict(G.cfg), n_params=G.n_params(),
-                      seconds={k: round(v, 1) for k, v in compute.items()}, last_invocation_seconds={k: round(v, 1) for k, v in tm.seconds.items()},
+                      seconds={k: round(v, 1) for k, v in compute.items()}, processes=dist.get_world_size() if dist.is_initialized() else 1,
+                      last_invocation_seconds={k: round(v, 1) for k, v in tm.seconds.items()},
                       machine=machine_info(run['device']), versions=versions(), command=command, date=time.strftime('%Y-%m-%d'))
         with atomic_path(out.with_suffix('.md')) as tmp:   # the card appears only once the weights it describes are in place
             tmp.write_text(model_card(out.stem, record))
@@ -262,7 +265,8 @@ def _make_translator(run, size, cache_cfg, pretrain_cfg, translator_cfg, device,
 def model_card(name, r):
     "A Markdown model card for a translator from its training record."
     rows = '\n'.join(f'| {k} | {v} |' for k, v in [('corpus', r['corpus']), ('fixed network theta', r['theta']), ('translator', f"{r['translator']} ({r['n_params']:,} parameters)"),
-                     ('caching (Alg. 1)', r['cache']), ('cached subsets pre-trained on', r.get('cached_subsets_used', r['cache'].get('n_subsets'))), ('pre-training (Alg. 2)', r['pretrain']), ('compute time (s), summed over resumed runs', r['seconds']), ('machine', r['machine']),
+                     ('caching (Alg. 1)', r['cache']), ('cached subsets pre-trained on', r.get('cached_subsets_used', r['cache'].get('n_subsets'))), ('pre-training (Alg. 2)', r['pretrain']), ('compute time (s), summed over resumed runs', r['seconds']),
+                     ('processes (pre-training seconds are wall time on this many cores; caching seconds are summed over them)', r.get('processes', 1)), ('machine', r['machine']),
                      ('versions', r['versions']), ('date', r['date'])])
     return f"""# Translator `{name}`
 
@@ -358,6 +362,7 @@ def run_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_
         rec = run['translator_record']
         made = f" (pre-trained on {rec['corpus'].split(',')[0]}, {rec.get('date', 'undated')})" if rec.get('corpus') else ''
         say(f'{ds!r}; FSDD at IPC {ipc} with the translator {translator!r}{made}, {cfg.adapt_steps} adaptation steps')
+        if note := precision_note(precision, device): say(f'note: {note}')
         t = time.perf_counter()
         dd = distill_few_shot(ds, cfg=cfg, device=device, cbs=cbs)
         secs = time.perf_counter() - t

@@ -13,8 +13,9 @@ import torch
 __all__ = ['PRECISIONS', 'SEED_MIX', 'NET_SEEDS', 'RunState', 'Callback', 'run_cbs', 'HistoryCB', 'ProgressCB', 'FuncCB',
            'run_loop', 'check_images', 'check_labels', 'check_int', 'check_number', 'check_choice', 'check_precision',
            'precision_context', 'atomic_path', 'save_tensors', 'load_tensors', 'malloc_state', 'set_malloc',
-           'default_device', 'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions', 'machine_info',
-           'mix_seed', 'init_seed', 'UsageError', 'flag_error', 'console_errors', 'run_command', 'folder_lock']
+           'default_device', 'resolve_device', 'as_generator', 'in_test', 'Timer', 'versions', 'cpu_name',
+           'bf16_native', 'precision_note', 'machine_info', 'mix_seed', 'init_seed', 'UsageError', 'flag_error',
+           'console_errors', 'run_command', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #9ef989db
 @dataclass
@@ -245,12 +246,36 @@ def versions():
     return dict(fsdd_nb=fsdd_nb.__version__, torch=torch.__version__, torchvision=torchvision.__version__, numpy=numpy.__version__,
                 safetensors=safetensors.__version__, python=platform.python_version(), cuda=torch.version.cuda)
 
+def cpu_name() -> str:
+    "The CPU's model name (Linux's /proc/cpuinfo), else what `platform` knows: two machines of one architecture can differ by 3x."
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('model name'): return line.split(':', 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
+
+def bf16_native(device=None) -> bool:
+    """Whether `device` has bfloat16 matrix units, where `precision='bfloat16'` pays: GPUs that support it, CPUs with
+    AVX512-BF16 or AMX (oneDNN's test). Elsewhere bfloat16 is emulated, and slower than float32."""
+    dev = torch.device(device) if device is not None else default_device()
+    if dev.type == 'cuda': return bool(torch.cuda.is_bf16_supported())
+    if dev.type != 'cpu': return False
+    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError): return False
+
+def precision_note(precision, device=None):
+    "A one-line warning when `precision` is 'bfloat16' on a device without bfloat16 units (None otherwise), for commands to show."
+    if precision != 'bfloat16' or bf16_native(device): return None
+    dev = torch.device(device) if device is not None else default_device()
+    return (f"bfloat16 on this {dev.type} ({cpu_name() if dev.type == 'cpu' else dev}) is emulated: it has no bfloat16 matrix units "
+            f"(AVX512-BF16, AMX or a GPU's), so expect it slower than float32; drop the bfloat16 setting here")
+
 def machine_info(device=None):
     "Where a result was computed, which changes its numbers and its seconds: the device, its name and the CPU threads torch uses."
     dev = torch.device(device) if device is not None else default_device()
-    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{platform.processor() or platform.machine()} CPU x{os.cpu_count()}'
+    name = torch.cuda.get_device_name(dev) if dev.type == 'cuda' else f'{cpu_name()} CPU x{os.cpu_count()}'
     return dict(device=str(dev), name=name, threads=torch.get_num_threads(), interop_threads=torch.get_num_interop_threads(),
-                omp_num_threads=os.environ.get('OMP_NUM_THREADS'), malloc=malloc_state(), platform=platform.platform())
+                omp_num_threads=os.environ.get('OMP_NUM_THREADS'), malloc=malloc_state(), bf16_native=bf16_native(dev), platform=platform.platform())
 
 # %% ../nbs/00_core.ipynb #3c52458d
 SEED_MIX = 1_000_003   # a prime: seed * SEED_MIX + i is a distinct stream for every (seed, i) with i < SEED_MIX
