@@ -38,9 +38,11 @@ class CacheConfig:
     batch_subsets: int = 16      # subsets distilled together in one batched call
     seed: int = 0
     precision: str = 'float32'   # 'bfloat16': theta's passes under autocast, about twice as fast on CPUs with AMX and on GPUs
+    n_nets: int = 1              # 1: Algorithm 1 (every subset in theta); > 1: the Baseline's way (a fresh network every steps/n_nets steps),
+                                 # not a pre-training corpus but the reference a translated set can be scored against
 
     def distill_config(self, chunk: int = 0):
-        return DistillConfig(steps=self.steps, n_nets=1, lr=self.lr, reg=self.reg, target_batch=self.target_batch, dsa=self.dsa,
+        return DistillConfig(steps=self.steps, n_nets=self.n_nets, lr=self.lr, reg=self.reg, target_batch=self.target_batch, dsa=self.dsa,
                              theta_seed=self.theta_seed, width=self.width, depth=self.depth, norm=self.norm, init=self.init,
                              seed=mix_seed(self.seed, chunk), precision=self.precision)
 
@@ -51,6 +53,7 @@ def cache_settings(config: dict) -> dict:
 def check_cache_config(cfg: CacheConfig, y, n_classes: int):
     "Raise `ValueError` naming the setting when `cfg` cannot be satisfied by labels `y` with `n_classes` classes."
     if not 1 <= cfg.c_min <= cfg.c_max: raise ValueError(f"need 1 <= `c_min` <= `c_max`, got c_min={cfg.c_min}, c_max={cfg.c_max}")
+    if not 1 <= cfg.n_nets <= cfg.steps: raise ValueError(f"`n_nets`={cfg.n_nets} must be between 1 (Algorithm 1) and `steps`={cfg.steps} (a fresh network every step)")
     if cfg.c_max > n_classes: raise ValueError(f"`c_max`={cfg.c_max} is above the {n_classes} classes of the dataset; lower it to at most {n_classes}")
     if cfg.i_max < cfg.c_max: raise ValueError(f"`i_max`={cfg.i_max} is below `c_max`={cfg.c_max}: a subset of C classes needs at least one image per class; raise i_max to >= {cfg.c_max}")
     if cfg.m < cfg.i_max:  # floor(M/C) real images per class must cover the floor(I_max/C) synthetic ones drawn from them
