@@ -686,14 +686,14 @@ def corpus_study(heldout, speedups, adapt_steps: int = 10, steps: int = 300):
         rows.append(dict(translator=name, corpus_subsets=r.get('corpus_subsets', 0), pretrain_steps=r.get('pretrain_steps', 0),
                          compute_s=round(r.get('caching_s', 0.) + r.get('pretrain_s', 0.)), heldout_loss=r['heldout_loss'],
                          vs_identity_pct=r['vs_identity_pct'], wo_ada=None, w_ada=None))
-    by = {r['translator']: r for r in rows}
+    # the speed-up benchmark's own labels (`_fsdd_label`) name each row; the identity's are 1 Net and the untrained translator
+    wo = {('1 Net' if r['translator'] == 'identity' else _fsdd_label(r['translator'], 0)): r for r in rows}
+    w = {_fsdd_label('untrained' if r['translator'] == 'identity' else r['translator'], adapt_steps): r for r in rows}
     for f in speedups:
         for r in json.loads(Path(f).read_text())['rows']:
-            m, acc = r['method'], (r['acc'], r.get('std'))
-            if m == '1 Net' and r['steps'] == steps and 'identity' in by: by['identity']['wo_ada'] = acc
-            elif m == f'w/o Pre-Train (S={adapt_steps})' and 'identity' in by: by['identity']['w_ada'] = acc
-            elif m.startswith('w/o Ada (') and m[9:-1] in by and r['steps'] == steps: by[m[9:-1]]['wo_ada'] = acc
-            elif m.startswith('w Ada (') and m.endswith(f', S={adapt_steps})') and m[7:-len(f', S={adapt_steps})')] in by: by[m[7:-len(f', S={adapt_steps})')]]['w_ada'] = acc
+            acc = (r['acc'], r.get('std'))
+            if r['method'] in wo and r['steps'] == steps: wo[r['method']]['wo_ada'] = acc
+            elif r['method'] in w: w[r['method']]['w_ada'] = acc
     fmt = lambda a: '' if a is None else f'{a[0]} ± {a[1]}' if a[1] is not None else str(a[0])
     return [dict(r, wo_ada=fmt(r['wo_ada']), w_ada=fmt(r['w_ada']), _wo=r['wo_ada'], _w=r['w_ada']) for r in rows]
 
