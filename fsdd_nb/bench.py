@@ -406,6 +406,10 @@ MORE_VARIANTS = {   # for `fsdd_bench --what curves --variants`
     'Baseline in bfloat16': dict(baseline=True, precision='bfloat16'),   # theta's passes under autocast: the same sets at about twice the speed on AMX
     '1 Net in bfloat16': dict(precision='bfloat16'),
     'Baseline, 2048 targets a step in bfloat16': dict(baseline=True, target_batch=2048, precision='bfloat16'),   # RFAD's kind: many targets a step
+    '8 networks side by side in bfloat16': dict(nets_per_step=8, precision='bfloat16'),   # RFAD's 8 networks a step, one fixed group
+    'Baseline, 8 networks a step in bfloat16': dict(baseline=True, nets_per_step=8, precision='bfloat16'),
+    '1 Net, Platt loss in bfloat16': dict(loss='platt', precision='bfloat16'),   # RFAD's cross-entropy with a learnt temperature
+    'Baseline, Platt loss in bfloat16': dict(baseline=True, loss='platt', precision='bfloat16'),
 }
 
 def split_names(s: str, known) -> list:
@@ -484,6 +488,14 @@ STUDY_VARIANTS = {   # one change each from STUDY_BASE; n_nets='T' is a fresh ne
     'Baseline (R = T) 2048 targets a step': dict(n_nets='T', target_batch=2048),
     'theta in bfloat16': dict(precision='bfloat16'),   # the CPU's AMX units (a GPU's tensor cores): speed, and what it costs in accuracy
     'Baseline (R = T) 256 targets a step in bfloat16': dict(n_nets='T', target_batch=256, precision='bfloat16'),
+    # RFAD fits each step in 8 networks side by side: one fixed group of 8 (targets encoded once), or a fresh group every step
+    '8 networks side by side': dict(nets_per_step=8),
+    '8 networks side by side, T 1000': dict(nets_per_step=8, steps=1000),
+    'Baseline (R = T) 8 networks a step': dict(n_nets='T', target_batch=256, nets_per_step=8),
+    # RFAD's Platt loss (cross-entropy with a learnt temperature); its published sets used it with fixed labels
+    'Platt loss': dict(loss='platt'),
+    'Platt loss, labels fixed': dict(loss='platt', learn_labels=False),
+    'Baseline (R = T) Platt loss': dict(n_nets='T', target_batch=256, loss='platt'),
 }
 
 class KRRJudge:
@@ -785,6 +797,7 @@ def fsdd_bench(
     cache: str = None,  # translators: the cache folder to score on
     translators: str = DEFAULT_TRANSLATOR,  # translators, speedup: comma-separated names or paths (speedup: 'untrained' adds w/o Pre-Train)
     adapt_steps: str = '0,50',  # speedup: the adaptation lengths S of FSDD (0: w/o Ada)
+    distill_steps: int = None,  # speedup: FSDD's T in theta (default: the first translator's cache T, else 100)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
     data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test)
@@ -812,6 +825,7 @@ def fsdd_bench(
     if ipcs: p = replace(p, ipcs=_ints(ipcs, '--ipcs'))
     adapt, T, S = _ints(adapt_ipcs, '--adapt_ipcs'), _ints(steps, '--steps'), _ints(adapt_steps, '--adapt_steps', lo=0)
     if test_subset is None: test_subset = 0 if what == 'rfad_sets' else 2000
+    if distill_steps is not None and distill_steps < 1: raise UsageError(f"--distill_steps must be a positive number of steps; got {distill_steps}")
     for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
         if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
     ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
@@ -898,6 +912,7 @@ def fsdd_bench(
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             rows += speedup_rows(d, p.ipcs if ipcs else (1, 10), tuple(translators.split(',')), T, S, protocol=protocol, eval_overrides=ov.get(protocol),
+                                 distill_steps=distill_steps,
                                  n_targets=n_targets or None, test_subset=test_subset or None, device=device, root=root,
                                  save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
             print(save_results(out, 'speedup_summary', speedup_summary(rows), None, command=cmd).read_text())

@@ -8,12 +8,12 @@ import math, time
 from dataclasses import dataclass, field, asdict
 import torch, torch.nn.functional as F
 from .core import run_loop, check_images, check_labels, as_generator, default_device, precision_context
-from .nets import random_net, net_spec
+from .nets import random_net, net_spec, n_nets_in
 
 # %% auto #0
-__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'as_float', 'encode', 'krr_loss_in',
-           'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets', 'unpad_sets',
-           'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
+__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'krr_platt_loss', 'as_float', 'encode',
+           'krr_loss_in', 'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets',
+           'unpad_sets', 'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
            'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
@@ -53,6 +53,17 @@ def krr_loss(f_t, y_t, f_s, y_s, reg: float = 1e-6, syn_mask=None, tgt_mask=None
     err = err.square().sum(-1)
     return err.mean(-1) if tgt_mask is None else (err * tgt_mask).sum(-1) / tgt_mask.sum(-1)
 
+def krr_platt_loss(f_t, y_t, f_s, y_s, log_temp, reg: float = 1e-6, syn_mask=None, tgt_mask=None, class_mask=None):
+    """RFAD's Platt loss: the cross-entropy of the KRR predictions scaled by a learnt temperature, exp(`log_temp`) (one per
+    task), against each target's class (the largest entry of its label `y_t`); averaged over targets, one value per task.
+    The masks are `krr_loss`'s: padded label columns get no probability."""
+    pred = krr_predict(f_t, f_s, krr_solve(f_s, y_s, reg, mask=syn_mask)).double()
+    logits = log_temp.double().exp().reshape(*log_temp.shape, 1, 1) * pred
+    if class_mask is not None: logits = logits.masked_fill(class_mask == 0, float('-inf'))
+    ce = torch.logsumexp(logits, -1) - logits.gather(-1, y_t.argmax(-1, keepdim=True)).squeeze(-1)
+    if tgt_mask is not None: ce = torch.where(tgt_mask > 0, ce, torch.zeros_like(ce))
+    return (ce.mean(-1) if tgt_mask is None else ce.sum(-1) / tgt_mask.sum(-1)).float()
+
 def as_float(t):
     "`t` in float32 when autocast left it in a half-precision type; float32 and float64 tensors as they are."
     return t.float() if t.dtype in (torch.bfloat16, torch.float16) else t
@@ -89,11 +100,14 @@ class DistillConfig:
     "Hyper-parameters of KRR distillation (Algorithm 4 with R networks; R=1 is '1 Net', R=T the 'Baseline')."
     steps: int = 1000            # T: update steps of the synthetic data
     n_nets: int = 1              # R: networks used one after the other, floor(T/R) steps each
+    nets_per_step: int = 1       # networks fitted together at each step (features side by side, `ConcatNets`): RFAD uses 8
     lr: float = 0.01             # alpha: Adam learning rate of the synthetic images
     label_lr: float | None = None  # Adam learning rate of the labels (None: same as lr)
     learn_labels: bool = True    # update Y_S as well as X_S
     reg: float = 1e-6            # ridge, relative to tr(K)/n
     target_batch: int | None = None  # real targets per task per step (None: all of the task's targets)
+    loss: str = 'mse'            # 'mse': ||Phi_T w* - Y_T||^2 (FSDD's Algorithms, KIP); 'platt': RFAD's cross-entropy with a learnt temperature
+    platt_lr: float = 0.01       # Adam learning rate of the Platt temperature (RFAD's)
     dsa: str | None = None       # DSA strategy applied to the targets at each step (Algorithm 1), e.g. 'color_crop_cutout_scale_rotate'
     dsa_syn: bool = False        # also apply the same DSA draw to the synthetic images (Siamese)
     theta_seed: int = 0          # network r is random_net(theta_seed + r)
@@ -184,9 +198,9 @@ class TargetFeatures:
         "`net` serves the next steps: encode every target once (and keep their moments) when that pays."
         if not self.cache: return
         with precision_context(self.cfg, self.device): self.feats = encode(net, self.x_pool[self.uniq], self.cfg.encode_batch)
-        self.forwards += len(self.uniq)
+        self.forwards += len(self.uniq) * n_nets_in(net)
         d = self.feats.shape[1]   # all targets every step, more of them than features: their moments suffice
-        if self.batch >= self.m_max and self.m_max > d and self.B * d * d <= MOMENT_BUDGET:
+        if self.cfg.loss == 'mse' and self.batch >= self.m_max and self.m_max > d and self.B * d * d <= MOMENT_BUDGET:
             self.moments = target_moments(self.feats[self.pos], self.y, (torch.arange(self.m_max, device=self.device) < self.count[:, None]).float())
     def sample(self, gen=None):
         "This step's draw: `(sel, tgt_mask)` of `sample_targets`, all targets or `batch` per task."
@@ -201,16 +215,17 @@ class TargetFeatures:
         if dsa_params is not None:
             from fsdd_nb.dsa import apply_dsa
             xt = apply_dsa(xt, dsa_params)
-        self.forwards += len(need)
+        self.forwards += len(need) * n_nets_in(net)
         with precision_context(self.cfg, self.device): return encode(net, xt, self.cfg.encode_batch)[pinv], y_t
 
 # %% ../nbs/04_krr.ipynb #7fc2fc6e
-def step_loss(f_t, y_t, f_s, y_s, reg: float, syn_mask, tgt_mask, class_mask, moments=None, tcount=None):
+def step_loss(f_t, y_t, f_s, y_s, reg: float, syn_mask, tgt_mask, class_mask, moments=None, tcount=None, log_temp=None):
     "A step's loss summed over the tasks, and `None`, or NaN and why: the synthetic features broke, the solve failed, the loss is not finite."
     nan = torch.tensor(float('nan'))
     if not torch.isfinite(f_s).all(): return nan, 'the synthetic features became NaN or Inf'
     try:
-        if moments is not None: loss = (krr_moment_loss(moments, f_s, y_s, reg, mask=syn_mask) / tcount).sum().float()
+        if log_temp is not None: loss = krr_platt_loss(f_t, y_t, f_s, y_s, log_temp, reg, syn_mask, tgt_mask, class_mask).sum()
+        elif moments is not None: loss = (krr_moment_loss(moments, f_s, y_s, reg, mask=syn_mask) / tcount).sum().float()
         else: loss = krr_loss(f_t, y_t, f_s, y_s, reg, syn_mask, tgt_mask, class_mask).sum()
     except FloatingPointError: return nan, 'the kernel matrix is not positive definite'
     return loss, None if torch.isfinite(loss) else f'the distillation loss became {loss.item()}'
@@ -228,7 +243,7 @@ def _check_task(i, t, x_pool):
     if len(t.tgt_idx) == 0: raise ValueError(f"`tasks[{i}]` has no targets")
 
 def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=None):
-    "Distil every task in `tasks` together, in `cfg.n_nets` random networks over `cfg.steps` steps. Returns a `DistillResult`."
+    "Distil every task in `tasks` together, in `cfg.n_nets` random networks (groups of `cfg.nets_per_step`) over `cfg.steps` steps. Returns a `DistillResult`."
     cfg = cfg or DistillConfig(); device = torch.device(device or default_device())
     check_images(x_pool, 'x_tgt')
     if not tasks: raise ValueError("`tasks` is empty: give at least one synthetic set to distil")
@@ -238,13 +253,18 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     amp()
     if bad := sorted(k for k in snap_at if not 1 <= k <= cfg.steps): raise ValueError(f"`snapshot_at` steps {bad} are outside 1..{cfg.steps} (`steps`)")
     sched = _schedule(cfg.steps, cfg.n_nets)
+    k = cfg.nets_per_step
+    if not (isinstance(k, int) and k >= 1): raise ValueError(f"`nets_per_step` must be a whole number >= 1 (1: one network a step; RFAD uses 8), got {k!r}")
     # the synthetic sets, padded into one batch, are what the optimiser moves
     x_syn, y_syn, smask, cmask = pad_sets(tasks, device)
     B, n_max, c_max = y_syn.shape
     x_syn.requires_grad_(True); y_syn.requires_grad_(cfg.learn_labels)
     rows = smask.flatten().nonzero().squeeze(1)   # the real images: padding is never forwarded (sets of mixed sizes)
     padded = len(rows) < B * n_max
-    opt = torch.optim.Adam([dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else []))
+    if cfg.loss not in ('mse', 'platt'): raise ValueError(f"`loss` must be 'mse' (FSDD's, KIP's) or 'platt' (RFAD's cross-entropy), got {cfg.loss!r}")
+    log_temp = torch.zeros(B, device=device, requires_grad=True) if cfg.loss == 'platt' else None   # RFAD starts its temperature at exp(0)
+    opt = torch.optim.Adam([dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else [])
+                           + ([dict(params=[log_temp], lr=cfg.platt_lr)] if log_temp is not None else []))
     targets, gen = TargetFeatures(x_pool, tasks, c_max, cfg, device), as_generator(cfg.seed)
     if cfg.dsa is not None: from fsdd_nb.dsa import sample_dsa_params, apply_dsa
     ch, hw = x_pool.shape[1], x_pool.shape[-1]
@@ -252,7 +272,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
 
     def step(i):
         if sched[i] != st['net_idx']:   # a new network serves the steps from here
-            st['net_idx'], st['net'] = sched[i], net_spec(cfg).make(ch, hw, offset=sched[i], device=device)
+            st['net_idx'], st['net'] = sched[i], net_spec(cfg).make_group(ch, hw, sched[i], k, device=device)
             targets.use(st['net'])
         sel, tmask = targets.sample(gen)
         params = sample_dsa_params(cfg.dsa, generator=gen) if cfg.dsa is not None else None
@@ -262,8 +282,8 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
         if params is not None and cfg.dsa_syn: xs = apply_dsa(xs, params)
         with amp(): f_s = as_float(st['net'].features(xs))
         if padded: f_s = f_s.new_zeros(B * n_max, f_s.shape[1]).index_copy(0, rows, f_s)
-        f_s = f_s.view(B, n_max, -1); st['syn_forwards'] += len(rows)   # padded rows are zeros: the loss masks nothing more
-        loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count)
+        f_s = f_s.view(B, n_max, -1); st['syn_forwards'] += len(rows) * k   # padded rows are zeros: the loss masks nothing more
+        loss, why = step_loss(f_t, y_t, f_s, y_syn * cmask, cfg.reg, smask, tmask, cmask, targets.moments, targets.count, log_temp)
         if why: raise FloatingPointError(f"{why} at step {i + 1} of {cfg.steps} (network {sched[i]}, lr={cfg.lr}, "
                                          f"label_lr={cfg.label_lr}, reg={cfg.reg}); lower `lr` or raise `reg`")
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
@@ -282,7 +302,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     if device.type == 'cuda': torch.cuda.synchronize()
     secs = time.perf_counter() - t0
     return DistillResult(*unpad_sets(x_syn, y_syn, tasks), hist, secs, targets.forwards, st['syn_forwards'],
-                         [cfg.theta_seed + r for r in range(cfg.n_nets)], asdict(cfg), snaps)
+                         [cfg.theta_seed + r for r in range(cfg.n_nets * k)], asdict(cfg), snaps)
 
 
 # %% ../nbs/04_krr.ipynb #b915dbf0

@@ -10,7 +10,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .core import as_generator
 
 # %% auto #0
-__all__ = ['ConvNet', 'init_net', 'random_net', 'NetSpec', 'net_spec', 'RandomFeatures']
+__all__ = ['ConvNet', 'init_net', 'random_net', 'NetSpec', 'ConcatNets', 'n_nets_in', 'net_spec', 'RandomFeatures']
 
 # %% ../nbs/02_nets.ipynb #b8245bea
 _NORMS = ('instance', 'batch', 'none')
@@ -89,6 +89,25 @@ class NetSpec:
     def make(self, channels: int = 3, im_size: int = 32, offset: int = 0, device='cpu'):
         "The frozen network `seed + offset` for `channels`-channel images of `im_size` pixels."
         return random_net(self.seed + offset, channels, im_size, self.width, self.depth, self.norm, self.init, device=device)
+    def make_group(self, channels: int = 3, im_size: int = 32, index: int = 0, count: int = 1, device='cpu'):
+        "The `index`-th group of `count` networks (`seed + index*count` onward) as one feature map; with `count=1` just `make(offset=index)`."
+        if count == 1: return self.make(channels, im_size, index, device)
+        return ConcatNets([self.make(channels, im_size, index * count + j, device) for j in range(count)])
+
+class ConcatNets(nn.Module):
+    """Several random networks as one: `features(x)` puts their features side by side, scaled by 1/sqrt(R), so the
+    kernel of the whole is the average of the networks' kernels. RFAD fits each step in 8 such networks."""
+    def __init__(self, nets):
+        super().__init__()
+        if not nets: raise ValueError("`ConcatNets` needs at least one network")
+        self.nets = nn.ModuleList(nets); self.feature_dim = sum(n.feature_dim for n in nets)
+    @property
+    def R(self): return len(self.nets)
+    def features(self, x): return torch.cat([n.features(x) for n in self.nets], 1) / math.sqrt(len(self.nets))
+
+def n_nets_in(net) -> int:
+    "How many networks a feature map runs: `ConcatNets`' R, else 1 (what a pass through it costs, in network passes)."
+    return len(net.nets) if isinstance(net, ConcatNets) else 1
 
 def net_spec(cfg, seed: str = 'theta_seed') -> NetSpec:
     "The `NetSpec` a config names: its `width`, `depth`, `norm`, `init` and the seed field `seed` ('theta_seed' or 'net_seed')."
