@@ -37,6 +37,8 @@ class AdaptConfig:
     grad_clip: float | None = 1.0
     seed: int = 0
     precision: str = 'float32'      # 'bfloat16': theta's and the translator's passes under autocast (AMX, tensor cores); solves and Adam in float32+
+    loss: str = 'mse'               # the adaptation loss in each theta': 'mse' (Algorithm 3's) or 'platt' (RFAD's cross-entropy, a learnt temperature)
+    platt_lr: float = 0.01          # Adam learning rate of the Platt temperature
     def distill_config(self):
         return DistillConfig(steps=self.distill_steps, n_nets=1, lr=self.distill_lr, reg=self.reg, theta_seed=self.theta_seed,
                              width=self.width, depth=self.depth, norm=self.norm, init=self.init, seed=self.seed, precision=self.precision)
@@ -55,6 +57,8 @@ def check_adapt_config(cfg: AdaptConfig):
     check_number(cfg.reg, 'reg', 0, 1)
     check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
     check_precision(cfg.precision)
+    if cfg.loss not in ('mse', 'platt'): raise ValueError(f"`loss` must be 'mse' (Algorithm 3's) or 'platt' (RFAD's cross-entropy), got {cfg.loss!r}")
+    check_number(cfg.platt_lr, 'platt_lr', 0, 1, lo_open=True)
     return cfg
 
 def distill_in_theta(x_tgt, y_tgt, ipcs, cfg: AdaptConfig, n_classes=None, cbs=None, device=None):
@@ -79,7 +83,8 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
     C = n_classes or int(y_tgt.max()) + 1
     G = copy.deepcopy(G).to(device).train()
     if cfg.adapt_steps == 0: return G.eval(), []
-    opt = torch.optim.Adam(G.parameters(), lr=cfg.lr)
+    log_temp = torch.zeros((), device=device, requires_grad=True) if cfg.loss == 'platt' else None   # RFAD's temperature, from exp(0)
+    opt = torch.optim.Adam([dict(params=list(G.parameters()), lr=cfg.lr)] + ([dict(params=[log_temp], lr=cfg.platt_lr)] if log_temp is not None else []))
     x_tgt, y_tgt = x_tgt.to(device), y_tgt.to(device)
     keys = list(sets)
     pool = torch.arange(len(x_tgt)) if cfg.n_targets is None else balanced_subset(y_tgt.cpu(), cfg.n_targets, C, generator=as_generator(cfg.seed))
@@ -98,7 +103,7 @@ def adapt_translator(G, x_tgt, y_tgt, sets: dict, cfg: AdaptConfig, n_classes=No
             net = net_spec(cfg, 'net_seed').make(x_tgt.shape[1], x_tgt.shape[-1], offset=i * cfg.batch + b, device=device)
             ti = pool if not cfg.target_batch or cfg.target_batch >= len(pool) else pool[torch.randperm(len(pool), generator=g)[:cfg.target_batch]]
             ti = ti.to(device)
-            total = total + krr_loss_in(net, xs, sets[k][1].to(device), x_tgt[ti], y_all[ti], cfg.reg, cfg.precision) / cfg.batch
+            total = total + krr_loss_in(net, xs, sets[k][1].to(device), x_tgt[ti], y_all[ti], cfg.reg, cfg.precision, log_temp) / cfg.batch
         if not torch.isfinite(total): raise FloatingPointError(f"adaptation loss became {float(total)} at step {i + 1}; lower `lr` (now {cfg.lr})")
         opt.zero_grad(set_to_none=True); total.backward()
         if cfg.grad_clip: torch.nn.utils.clip_grad_norm_(G.parameters(), cfg.grad_clip)

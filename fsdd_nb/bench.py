@@ -583,9 +583,11 @@ def _fsdd_label(tr, S):
 
 def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(10, 30, 100, 300), adapt_steps=(0, 50), protocol='rfad_fast',
                  eval_overrides=None, n_targets=None, test_subset=2000, baseline_target_batch=256, distill_steps=None, distill_lr=None,
-                 adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, seed: int = 0, device=None, root=None, log=print, save=None):
+                 adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, loss='mse', seed: int = 0, device=None, root=None, log=print, save=None):
     """Accuracy against seconds and image passes: the Baseline and 1 Net at each T of `steps`, and FSDD with each translator
-    without adaptation and after each S of `adapt_steps` (`'untrained'`, alias `'random'`: the untrained translator, `w/o Pre-Train`)."""
+    without adaptation and after each S of `adapt_steps` (`'untrained'`, alias `'random'`: the untrained translator, `w/o Pre-Train`).
+    `loss` is that of the fits in a fresh network at every step, the Baseline's and the adaptation's ('platt': RFAD's);
+    distillation in one network (1 Net, FSDD's theta) keeps the squared error, where the Platt loss scores lower."""
     from fsdd_nb.fsdd import distill_few_shot, resolve_translator, theta_of, FewShotConfig
     from fsdd_nb.data import Dataset
     device = device or default_device()
@@ -614,17 +616,17 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
         th = th_of(tr); thetas.setdefault(json.dumps(th, sort_keys=True), th)
     for ipc in ipcs:
         x0, y0 = init_synthetic(x, y, ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))   # distill_in_theta's start too
-        add(ipc=ipc, method='random real', theta='', steps=0, adapt_steps=0, seconds=0., image_passes=0, networks=0, **judge(x0, y0))
+        add(ipc=ipc, method='random real', theta='', steps=0, adapt_steps=0, seconds=0., image_passes=0, networks=0, loss=loss, **judge(x0, y0))
         for key, th in thetas.items():
             T = max(steps); fam = f"w{th['width']} {th['norm']}/{th['init']}"
-            for method, kw in (('Baseline', dict(n_nets=T, target_batch=baseline_target_batch)), ('1 Net', {})):
+            for method, kw in (('Baseline', dict(n_nets=T, target_batch=baseline_target_batch, loss=loss)), ('1 Net', {})):
                 if method == 'Baseline' and not pretrain_baseline: continue
                 cfg = DistillConfig(steps=T, lr=lr_use, theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'],
                                     seed=seed, snapshot_at=tuple(steps), **kw)
                 res = distill_krr(x, y, x0, y0, cfg, device=device, n_classes=ds.n_classes)
                 for st in sorted(res.snapshots):
                     sn = res.snapshots[st]
-                    add(ipc=ipc, method=method, theta=fam, steps=st, adapt_steps=0, seconds=round(sn['seconds'], 1),
+                    add(ipc=ipc, method=method, theta=fam, steps=st, adapt_steps=0, seconds=round(sn['seconds'], 1), loss=cfg.loss,
                         image_passes=sn['target_forwards'] + sn['syn_forwards'], networks=-(-st * len(res.net_seeds) // T),
                         **judge(sn['x_syn'][0], sn['y_syn'][0]))
         for tr in translators:
@@ -632,9 +634,9 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
             for S in (adapt_steps if tr not in ('untrained', 'random') else [s for s in adapt_steps if s > 0]):
                 t = time.perf_counter()
                 dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=S, distill_steps=T_use, distill_lr=lr_use, theta=th,
-                                      adapt_batch=adapt_batch, target_batch=adapt_target_batch, seed=seed, device=device)
+                                      adapt_batch=adapt_batch, target_batch=adapt_target_batch, adapt_loss=loss, seed=seed, device=device)
                 secs = time.perf_counter() - t - dd.timings.get('prepare', 0)
-                add(ipc=ipc, method=_fsdd_label(tr, S), theta=fam, steps=dd.config['adapt']['distill_steps'], adapt_steps=S, seconds=round(secs, 1),
+                add(ipc=ipc, method=_fsdd_label(tr, S), theta=fam, steps=dd.config['adapt']['distill_steps'], adapt_steps=S, seconds=round(secs, 1), loss=loss if S else 'mse',
                     image_passes=dd.extra['target_forwards'] + dd.extra['syn_forwards'], networks=dd.extra['networks'], **judge(dd.x, dd.y))
     return rows
 
@@ -798,6 +800,7 @@ def fsdd_bench(
     translators: str = DEFAULT_TRANSLATOR,  # translators, speedup: comma-separated names or paths (speedup: 'untrained' adds w/o Pre-Train)
     adapt_steps: str = '0,50',  # speedup: the adaptation lengths S of FSDD (0: w/o Ada)
     distill_steps: int = None,  # speedup: FSDD's T in theta (default: the first translator's cache T, else 100)
+    loss: str = 'mse',  # speedup: the loss of the Baseline and of the adaptation, 'mse' or 'platt' (RFAD's cross-entropy)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
     data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test)
@@ -826,6 +829,7 @@ def fsdd_bench(
     adapt, T, S = _ints(adapt_ipcs, '--adapt_ipcs'), _ints(steps, '--steps'), _ints(adapt_steps, '--adapt_steps', lo=0)
     if test_subset is None: test_subset = 0 if what == 'rfad_sets' else 2000
     if distill_steps is not None and distill_steps < 1: raise UsageError(f"--distill_steps must be a positive number of steps; got {distill_steps}")
+    if loss not in ('mse', 'platt'): raise UsageError(f"--loss must be 'mse' or 'platt' (RFAD's cross-entropy with a learnt temperature); got {loss!r}")
     for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
         if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
     ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
@@ -912,7 +916,7 @@ def fsdd_bench(
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             rows += speedup_rows(d, p.ipcs if ipcs else (1, 10), tuple(translators.split(',')), T, S, protocol=protocol, eval_overrides=ov.get(protocol),
-                                 distill_steps=distill_steps,
+                                 distill_steps=distill_steps, loss=loss,
                                  n_targets=n_targets or None, test_subset=test_subset or None, device=device, root=root,
                                  save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
             print(save_results(out, 'speedup_summary', speedup_summary(rows), None, command=cmd).read_text())

@@ -40,6 +40,7 @@ class FewShotConfig:
     reg: float = 1e-6                  # KRR ridge, relative to tr(K)/n, in the distillation and the adaptation
     seed: int = 0
     precision: str = 'float32'         # 'bfloat16': theta's, the networks' and the translator's passes under autocast (AMX, tensor cores)
+    adapt_loss: str = 'mse'            # the adaptation's loss: 'mse' (Algorithm 3's) or 'platt' (RFAD's cross-entropy with a learnt temperature)
 
 def resolve_translator(name, channels=3):
     "A translator and its record from a shipped name or path; 'identity' and 'untrained' (alias 'random') give an untrained translator, the identity until adapted."
@@ -62,6 +63,7 @@ def check_few_shot_config(cfg: FewShotConfig) -> FewShotConfig:
     check_int(cfg.ipc, 'ipc', lo=1)
     check_int(cfg.adapt_steps, 'adapt_steps', lo=0, allow_none=True)
     check_precision(cfg.precision)
+    if cfg.adapt_loss not in ('mse', 'platt'): raise ValueError(f"`adapt_loss` must be 'mse' (Algorithm 3's) or 'platt' (RFAD's cross-entropy), got {cfg.adapt_loss!r}")
     if cfg.adapt_ipcs is not None:
         if not isinstance(cfg.adapt_ipcs, (tuple, list)) or not cfg.adapt_ipcs: raise ValueError(f"`adapt_ipcs` must be None or a non-empty tuple of ints, got {cfg.adapt_ipcs!r}")
         for i in cfg.adapt_ipcs: check_int(i, 'adapt_ipcs', lo=1)
@@ -140,7 +142,7 @@ def distill_few_shot(dataset, ipc: int | None = None, translator=None, adapt_ste
                            distill_steps=cfg.distill_steps or cache.get('steps', 200), distill_lr=cfg.distill_lr or cache.get('lr', 0.01),
                            adapt_steps=cfg.adapt_steps, batch=cfg.adapt_batch, lr=cfg.adapt_lr, target_batch=cfg.target_batch, n_targets=cfg.n_targets,
                            theta_seed=th['seed'], width=th['width'], depth=th['depth'], norm=th['norm'], init=th['init'], reg=cfg.reg, seed=cfg.seed,
-                           precision=cfg.precision)
+                           precision=cfg.precision, loss=cfg.adapt_loss)
         check_adapt_config(acfg)   # the translator's record fills in what cfg leaves out: checked as well
         xd = x if not cfg.distill_size else F.interpolate(x, size=cfg.distill_size, mode='bilinear', align_corners=False, antialias=True)
     with tm('distill_theta'):

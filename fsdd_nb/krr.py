@@ -73,13 +73,14 @@ def encode(net, x, batch: int = 1024):
     "f_theta(x) in chunks of `batch` images, without building a graph (the real targets: their features need no gradient); float32 under autocast too."
     return torch.cat([as_float(net.features(x[i:i + batch])) for i in range(0, len(x), batch)])
 
-def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6, precision: str = 'float32'):
+def krr_loss_in(net, x_syn, y_syn, x_tgt, y_tgt, reg: float = 1e-6, precision: str = 'float32', log_temp=None):
     """`krr_loss` of the set (`x_syn`, `y_syn`) in the network `net`, tested on the real targets (`x_tgt`, `y_tgt`): the
     loss that distillation (Algorithm 4), pre-training (Algorithm 2) and adaptation (Algorithm 3) all minimise. Gradients
     reach `x_syn` and `y_syn` (and whatever made them, a translator); the targets are encoded without a graph.
-    `precision='bfloat16'`: the network's passes under autocast; the kernel and its solve stay float32 and float64."""
+    `precision='bfloat16'`: the network's passes under autocast; the kernel and its solve stay float32 and float64.
+    `log_temp` (a scalar tensor) makes it RFAD's Platt loss, `krr_platt_loss`, at temperature exp(`log_temp`)."""
     with precision_context(precision, x_syn.device): f_t, f_s = encode(net, x_tgt), as_float(net.features(x_syn))
-    return krr_loss(f_t, y_tgt, f_s, y_syn, reg)
+    return krr_loss(f_t, y_tgt, f_s, y_syn, reg) if log_temp is None else krr_platt_loss(f_t, y_tgt, f_s, y_syn, log_temp, reg)
 
 def target_moments(f_t, y_t, mask=None):
     "The targets' second moments in float64, (G, H, c) = (F^T F, F^T Y, ||Y||^2) over the rows `mask` keeps: all that the KRR loss needs of them."
