@@ -496,6 +496,7 @@ STUDY_VARIANTS = {   # one change each from STUDY_BASE; n_nets='T' is a fresh ne
     'Platt loss': dict(loss='platt'),
     'Platt loss, labels fixed': dict(loss='platt', learn_labels=False),
     'Baseline (R = T) Platt loss': dict(n_nets='T', target_batch=256, loss='platt'),
+    'Baseline (R = T) 8 networks a step, Platt loss': dict(n_nets='T', target_batch=256, nets_per_step=8, loss='platt'),   # both: RFAD's recipe
 }
 
 class KRRJudge:

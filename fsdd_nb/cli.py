@@ -90,9 +90,15 @@ def check_new_file(path, flag: str, force: bool = False, ours=None) -> Path:
         raise UsageError(f"{flag}: {path} exists and was not written by this command; pass --force to overwrite it, or choose another {flag}")
     return path
 
-def command_line(prog: str) -> str:
-    "The command as it was typed (quoted for a shell), for the record that goes with a result."
-    return ' '.join([prog, *map(shlex.quote, sys.argv[1:])])
+def command_line(prog: str, env=None) -> str:
+    "The command as it was typed (quoted for a shell), for the record that goes with a result; under torchrun, with its launcher."
+    env = os.environ if env is None else env
+    args = ' '.join(map(shlex.quote, sys.argv[1:]))
+    if 'TORCHELASTIC_RUN_ID' in env and int(env.get('WORLD_SIZE', 1)) > 1:   # torchrun sets these in every process it starts
+        world, local = int(env['WORLD_SIZE']), int(env.get('LOCAL_WORLD_SIZE', env['WORLD_SIZE']))
+        launch = f'torchrun --standalone --nproc_per_node={local}' if world == local else f'torchrun --nnodes={world // local} --nproc_per_node={local}'
+        return f'{launch} $(which {prog}) {args}'.rstrip()
+    return f'{prog} {args}'.rstrip()
 
 
 # %% ../nbs/12_cli.ipynb #06515435
