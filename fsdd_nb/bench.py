@@ -451,7 +451,7 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
             for st in sorted(res.snapshots):
                 sn = res.snapshots[st]; r = judge(sn['x_syn'][0], sn['y_syn'][0])
                 add(ipc=ipc, method=v, steps=st, seconds=round(sn['seconds'], 1), image_passes=sn['target_forwards'] + sn['syn_forwards'],
-                    networks=-(-st * len(res.net_seeds) // T), loss=round(res.losses[st - 1], 4), acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+                    networks=-(-st * cfg.n_nets // T) * cfg.nets_per_step, loss=round(res.losses[st - 1], 4), acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
     return rows
 
 def plot_curves(rows, x='seconds', log_x=True):
