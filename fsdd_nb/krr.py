@@ -263,6 +263,8 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     rows = smask.flatten().nonzero().squeeze(1)   # the real images: padding is never forwarded (sets of mixed sizes)
     padded = len(rows) < B * n_max
     if cfg.loss not in ('mse', 'platt'): raise ValueError(f"`loss` must be 'mse' (FSDD's, KIP's) or 'platt' (RFAD's cross-entropy), got {cfg.loss!r}")
+    if cfg.loss == 'platt' and not (isinstance(cfg.platt_lr, (int, float)) and 0 < cfg.platt_lr <= 1):
+        raise ValueError(f"`platt_lr` must be a number > 0 and <= 1 (RFAD's: 0.01), got {cfg.platt_lr!r}")
     log_temp = torch.zeros(B, device=device, requires_grad=True) if cfg.loss == 'platt' else None   # RFAD starts its temperature at exp(0)
     opt = torch.optim.Adam([dict(params=[x_syn], lr=cfg.lr)] + ([dict(params=[y_syn], lr=cfg.label_lr or cfg.lr)] if cfg.learn_labels else [])
                            + ([dict(params=[log_temp], lr=cfg.platt_lr)] if log_temp is not None else []))
