@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field
 import torch
 from .core import as_generator, mix_seed, init_seed, NET_SEEDS, default_device, run_loop, check_images, check_labels, Timer, check_int, check_number, check_precision, precision_context
 from .nets import random_net, net_spec
-from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in, as_float
+from .krr import DistillConfig, KRRTask, distill_tasks, centred_onehot, krr_loss_in, as_float, check_loss
 from .data import init_synthetic, balanced_subset
 
 # %% auto #0
@@ -57,7 +57,7 @@ def check_adapt_config(cfg: AdaptConfig):
     check_number(cfg.reg, 'reg', 0, 1)
     check_number(cfg.grad_clip, 'grad_clip', 0, lo_open=True, allow_none=True)
     check_precision(cfg.precision)
-    if cfg.loss not in ('mse', 'platt'): raise ValueError(f"`loss` must be 'mse' (Algorithm 3's) or 'platt' (RFAD's cross-entropy), got {cfg.loss!r}")
+    check_loss(cfg.loss)
     check_number(cfg.platt_lr, 'platt_lr', 0, 1, lo_open=True)
     return cfg
 

@@ -11,7 +11,7 @@ import torch
 from .core import default_device, as_generator, versions, Timer, NET_SEEDS, init_seed, precision_context
 from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
 from .nets import RandomFeatures, random_net
-from .krr import DistillConfig, distill_krr, centred_onehot
+from .krr import DistillConfig, distill_krr, centred_onehot, check_loss
 from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
 from .translator import DEFAULT_TRANSLATOR
 
@@ -421,10 +421,15 @@ def split_names(s: str, known) -> list:
     return out
 
 def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None, protocol='rfad_fast', n_targets=10_000, lr=0.003,
-               width=128, target_batch=256, eval_overrides=None, test_subset=None, seed: int = 0, device=None, root=None, log=print, save=None):
-    "Accuracy against wall time and image passes for each engine variant at each IPC, with the random real images they start from."
+               width=128, target_batch=256, eval_overrides=None, test_subset=None, seed: int = 0, device=None, root=None, log=print, save=None,
+               judges=None):
+    """Accuracy against wall time and image passes for each engine variant at each IPC, with the random real images they start from.
+    `judges` ({protocol: overrides}): further protocols that judge the random real images and each variant's set at the largest T
+    (rows with `judge` set), so a converged set is also read by the field's other yardsticks."""
     device = device or default_device(); variants = variants or ENGINE_VARIANTS
     proto = get_protocol(protocol, **(eval_overrides or {}))
+    judges = dict(judges or {})
+    for k, v in judges.items(): get_protocol(k, **(v or {}))   # a bad name or field fails before any work
     known = set(DistillConfig.__dataclass_fields__) | {'baseline'}
     for v, kw in variants.items():
         if bad := sorted(set(kw) - known): raise ValueError(f"variant {v!r} sets unknown DistillConfig field(s) {bad}")
@@ -435,7 +440,12 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
     ti, vi = balanced_split(ds, n_targets, test_subset, seed)
     xt, yt, xte, yte = x[ti], y[ti], pre(ds.x_test[vi]), ds.y_test[vi]
     val = heldout_split(x, y, proto, ds.n_classes, seed=seed) if proto.early_stopping else None
-    judge = lambda a, b: evaluate(a, b, xte, yte, proto, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=val)
+    judge = lambda a, b, p=proto, v=val: evaluate(a, b, xte, yte, p, ds.n_classes, seed=seed, device=device, flip=ds.flip, val=v)
+    others = {k: protocol_for(k, ds.name, **(o or {})) for k, o in judges.items()}
+    others = {k: (p, heldout_split(x, y, p, ds.n_classes, seed=seed) if p.early_stopping else None) for k, p in others.items()}
+    def judge_more(a, b, **r):   # the same set under each further protocol
+        for k, (p, v) in others.items():
+            j = judge(a, b, p, v); add(**r, judge=k, acc=round(100 * j['mean'], 2), std=round(100 * j['std'], 2))
     T, rows = max(steps), []
     def add(**r):
         rows.append(dict(dataset=ds.name, **r)); log(rows[-1])
@@ -443,6 +453,7 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
     for ipc in ipcs:
         x0, y0 = init_synthetic(xt, yt, ipc, ds.n_classes, generator=as_generator(init_seed(seed, ipc)))
         r = judge(x0, y0); add(ipc=ipc, method='random real', steps=0, seconds=0., image_passes=0, acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+        judge_more(x0, y0, ipc=ipc, method='random real', steps=0, seconds=0., image_passes=0)
         for v, kw in variants.items():
             kw = dict(kw); base = kw.pop('baseline', False)
             cfg = DistillConfig(**{**dict(steps=T, lr=lr, width=width, norm='none', init='rfad', seed=seed, snapshot_at=tuple(steps)),
@@ -452,11 +463,13 @@ def curve_rows(name, ipcs=(1, 10), steps=(10, 30, 100, 300, 1000), variants=None
                 sn = res.snapshots[st]; r = judge(sn['x_syn'][0], sn['y_syn'][0])
                 add(ipc=ipc, method=v, steps=st, seconds=round(sn['seconds'], 1), image_passes=sn['target_forwards'] + sn['syn_forwards'],
                     networks=-(-st * cfg.n_nets // T) * cfg.nets_per_step, loss=round(res.losses[st - 1], 4), acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
+            judge_more(res.x_syn[0], res.y_syn[0], ipc=ipc, method=v, steps=T, seconds=round(res.seconds, 1), image_passes=res.target_forwards + res.syn_forwards)
     return rows
 
 def plot_curves(rows, x='seconds', log_x=True):
-    "A plotly figure per (dataset, ipc): accuracy against `x` ('seconds' or 'image_passes') per method, random real as a line."
+    "A plotly figure per (dataset, ipc): accuracy against `x` ('seconds' or 'image_passes') per method, random real as a line (the main judge's rows only)."
     import plotly.graph_objects as go
+    rows = [r for r in rows if not r.get('judge')]
     from plotly.subplots import make_subplots
     keys = sorted({(r['dataset'], r['ipc']) for r in rows}, key=lambda k: (k[0], k[1]))
     fig = make_subplots(1, len(keys), subplot_titles=[f'{d}, IPC {i}' for d, i in keys])
@@ -813,6 +826,7 @@ def fsdd_bench(
     base: str = None,  # study: JSON changes to STUDY_BASE, e.g. '{"steps": 1000}'
     test_subset: int = None,  # curves, study, rfad_sets: class-balanced test images (0: all; default 2000 for curves and study, all for rfad_sets)
     n_targets: int = 10000,  # curves: class-balanced real targets (0: the whole training set)
+    judges: str = None,  # curves: comma-separated further protocols that judge random real and each variant's set at the largest T (settings from --overrides)
     out: str = 'runs/bench',  # folder for the JSON and Markdown results
     device: str = None,  # cpu, cuda ... (default: the fastest available)
     root: str = None,  # data root (default: $FSDD_DATA)
@@ -830,13 +844,17 @@ def fsdd_bench(
     adapt, T, S = _ints(adapt_ipcs, '--adapt_ipcs'), _ints(steps, '--steps'), _ints(adapt_steps, '--adapt_steps', lo=0)
     if test_subset is None: test_subset = 0 if what == 'rfad_sets' else 2000
     if distill_steps is not None and distill_steps < 1: raise UsageError(f"--distill_steps must be a positive number of steps; got {distill_steps}")
-    if loss not in ('mse', 'platt'): raise UsageError(f"--loss must be 'mse' or 'platt' (RFAD's cross-entropy with a learnt temperature); got {loss!r}")
+    check_loss(loss, '--loss', UsageError)
     for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
         if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
     ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
     pr = None if (what == 'study' and protocol == 'none') else protocol
     if what in ('curves', 'study', 'speedup') and pr:
         with as_usage(dict(protocol='--protocol')): get_protocol(pr, **ov.get(pr, {}))
+    js = [j for j in (judges or '').split(',') if j]
+    if js and what != 'curves': raise UsageError(f"--judges is for --what curves; for {what!r} leave it out")
+    with as_usage(dict(protocol='--judges')):
+        for j in js: get_protocol(j, **ov.get(j, {}))
     if what == 'rfad_sets':
         with as_usage(dict(protocol='--protocols')):
             for name in protocols.split(','): get_protocol(name, **ov.get(name, {}))
@@ -910,9 +928,9 @@ def fsdd_bench(
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             rows += curve_rows(d, p.ipcs if ipcs else (1, 10), T, {v: known[v] for v in names}, protocol=protocol, eval_overrides=ov.get(protocol),
-                               test_subset=test_subset or None, n_targets=n_targets or None,
+                               test_subset=test_subset or None, n_targets=n_targets or None, judges={j: ov.get(j, {}) for j in js},
                                device=device, root=root, save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
-        cols = ['dataset', 'ipc', 'method', 'steps', 'seconds', 'image_passes', 'acc', 'std']
+        cols = ['dataset', 'ipc', 'method', 'steps', 'seconds', 'image_passes', 'acc', 'std'] + (['judge'] if js else [])
     elif what == 'speedup':
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field, fields, replace
 import torch, torch.nn.functional as F
 from .core import Timer, default_device, versions, as_generator, check_int, check_number, check_precision, resolve_device, machine_info
 from .data import Dataset, load_dataset, Preprocess, init_synthetic
-from .krr import DistillConfig, distill_krr, centred_onehot
+from .krr import DistillConfig, distill_krr, centred_onehot, check_loss
 from .translator import DEFAULT_TRANSLATOR, Translator, TranslatorConfig, load_translator, shipped_translators
 from pathlib import Path
 from .adapt import AdaptConfig, distill_in_theta, adapt_translator, translate, check_adapt_config
@@ -63,7 +63,7 @@ def check_few_shot_config(cfg: FewShotConfig) -> FewShotConfig:
     check_int(cfg.ipc, 'ipc', lo=1)
     check_int(cfg.adapt_steps, 'adapt_steps', lo=0, allow_none=True)
     check_precision(cfg.precision)
-    if cfg.adapt_loss not in ('mse', 'platt'): raise ValueError(f"`adapt_loss` must be 'mse' (Algorithm 3's) or 'platt' (RFAD's cross-entropy), got {cfg.adapt_loss!r}")
+    check_loss(cfg.adapt_loss, '`adapt_loss`')
     if cfg.adapt_ipcs is not None:
         if not isinstance(cfg.adapt_ipcs, (tuple, list)) or not cfg.adapt_ipcs: raise ValueError(f"`adapt_ipcs` must be None or a non-empty tuple of ints, got {cfg.adapt_ipcs!r}")
         for i in cfg.adapt_ipcs: check_int(i, 'adapt_ipcs', lo=1)

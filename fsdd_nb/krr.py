@@ -11,10 +11,10 @@ from .core import run_loop, check_images, check_labels, as_generator, default_de
 from .nets import random_net, net_spec, n_nets_in
 
 # %% auto #0
-__all__ = ['MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'krr_platt_loss', 'as_float', 'encode',
-           'krr_loss_in', 'target_moments', 'krr_moment_loss', 'DistillConfig', 'KRRTask', 'DistillResult', 'pad_sets',
-           'unpad_sets', 'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss', 'distill_tasks', 'distill_krr',
-           'krr_accuracy']
+__all__ = ['KRR_LOSSES', 'MOMENT_BUDGET', 'centred_onehot', 'krr_solve', 'krr_predict', 'krr_loss', 'krr_platt_loss', 'as_float',
+           'encode', 'krr_loss_in', 'target_moments', 'krr_moment_loss', 'check_loss', 'DistillConfig', 'KRRTask',
+           'DistillResult', 'pad_sets', 'unpad_sets', 'pad_targets', 'sample_targets', 'TargetFeatures', 'step_loss',
+           'distill_tasks', 'distill_krr', 'krr_accuracy']
 
 # %% ../nbs/04_krr.ipynb #95f4914c
 def centred_onehot(y, n_classes: int):
@@ -94,6 +94,15 @@ def krr_moment_loss(moments, f_s, y_s, reg: float = 1e-6, mask=None):
     alpha = krr_solve(f_s, y_s, reg, mask)
     W = (f_s * mask[..., None] if mask is not None else f_s).double().mT @ alpha
     return (W * (G @ W)).sum((-2, -1)) - 2 * (W * H).sum((-2, -1)) + c
+
+KRR_LOSSES = {'mse': "the squared error, FSDD's and KIP's", 'platt': "RFAD's cross-entropy with a learnt temperature"}
+
+def check_loss(loss, name='`loss`', error=ValueError):
+    "`loss` if it is a key of `KRR_LOSSES`; else an `error` that names the argument `name` and every choice."
+    if loss not in KRR_LOSSES:
+        choices = ' or '.join(f"{k!r} ({v})" for k, v in KRR_LOSSES.items())
+        raise error(f"{name} must be {choices}; got {loss!r}")
+    return loss
 
 # %% ../nbs/04_krr.ipynb #88a3d9f2
 @dataclass
@@ -262,7 +271,7 @@ def distill_tasks(x_pool, tasks, cfg: DistillConfig = None, cbs=None, device=Non
     x_syn.requires_grad_(True); y_syn.requires_grad_(cfg.learn_labels)
     rows = smask.flatten().nonzero().squeeze(1)   # the real images: padding is never forwarded (sets of mixed sizes)
     padded = len(rows) < B * n_max
-    if cfg.loss not in ('mse', 'platt'): raise ValueError(f"`loss` must be 'mse' (FSDD's, KIP's) or 'platt' (RFAD's cross-entropy), got {cfg.loss!r}")
+    check_loss(cfg.loss)
     if cfg.loss == 'platt' and not (isinstance(cfg.platt_lr, (int, float)) and 0 < cfg.platt_lr <= 1):
         raise ValueError(f"`platt_lr` must be a number > 0 and <= 1 (RFAD's: 0.01), got {cfg.platt_lr!r}")
     log_temp = torch.zeros(B, device=device, requires_grad=True) if cfg.loss == 'platt' else None   # RFAD starts its temperature at exp(0)

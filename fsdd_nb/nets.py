@@ -106,8 +106,8 @@ class ConcatNets(nn.Module):
     def features(self, x): return torch.cat([n.features(x) for n in self.nets], 1) / math.sqrt(len(self.nets))
 
 def n_nets_in(net) -> int:
-    "How many networks a feature map runs: `ConcatNets`' R, else 1 (what a pass through it costs, in network passes)."
-    return len(net.nets) if isinstance(net, ConcatNets) else 1
+    "How many networks a feature map runs (its `R`: `ConcatNets`, `RandomFeatures`; one network: 1), what a pass through it costs in network passes."
+    return getattr(net, 'R', 1)
 
 def net_spec(cfg, seed: str = 'theta_seed') -> NetSpec:
     "The `NetSpec` a config names: its `width`, `depth`, `norm`, `init` and the seed field `seed` ('theta_seed' or 'net_seed')."
