@@ -330,11 +330,13 @@ def save_grid_png(path, rows, nrow):
 def _ours_main(p): return file_kind(p.with_suffix('.safetensors')) == 'fsdd_nb.DistilledSet'   # a file of a run of this command
 
 def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
-                   steps=None, device=None, root=None, size=None, force=False, precision='float32'):
+                   steps=None, device=None, root=None, size=None, force=False, precision='float32', baseline_loss='platt'):
     "Check every setting, the paths and the data of `run_main_job` before any work; a `UsageError` names the flag. Returns what the run uses."
     from fsdd_nb.fsdd import few_shot_config, resolve_translator, check_few_shot_data, theta_of
     from fsdd_nb.evaluate import get_protocol, resolve_protocol
     F = DISTILL_FLAGS
+    from fsdd_nb.krr import check_loss
+    check_loss(baseline_loss, '--baseline_loss', UsageError)
     if translator == 'identity' and adapt_steps:
         raise UsageError(f"--adapt_steps {adapt_steps}: the identity translator translates nothing, so it is never adapted; leave out --adapt_steps (or pass 0)")
     with as_usage(F):
@@ -354,12 +356,13 @@ def check_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adap
     return dict(ds=ds, cfg=cfg, protocol=proto, device=dev, out=out, files=files, translator_record=rec)
 
 def run_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_steps=None, out='fsdd_out', protocol='soft_fast', n_nets=3,
-                 references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command='', precision='float32'):
+                 references=True, steps=None, device=None, root=None, size=None, log=print, progress=None, force=False, command='', precision='float32',
+                 baseline_loss='platt'):
     "Distil `dataset` with FSDD and the 1-Net and Baseline references; evaluate each; save the FSDD set and a before/after PNG. Returns the table rows."
     from fsdd_nb.fsdd import distill_few_shot
     from fsdd_nb.krr import DistillConfig, distill_krr
     from fsdd_nb.evaluate import evaluate, heldout_split
-    run = check_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, steps, device, root, size, force, precision)  # nothing is computed before this
+    run = check_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, steps, device, root, size, force, precision, baseline_loss)  # nothing is computed before this
     with folder_lock(run['out'], '--out'):   # one run at a time writes into a folder; a second is refused at once
         for p in run['files']: check_new_file(p, '--out', force, _ours_main)   # what a run that held the lock wrote is still ours to replace
         ds, cfg, proto, device, (set_path, png_path) = run['ds'], run['cfg'], run['protocol'], run['device'], run['files']
@@ -392,10 +395,10 @@ def run_main_job(dataset='digits', ipc=10, translator=DEFAULT_TRANSLATOR, adapt_
             add('1 Net (no translator)', dd.x_theta, dd.y, dd.timings['distill_theta'], 1, dd.extra['theta_passes'])
             T = acfg['distill_steps']   # the Baseline: the same theta family, T steps, a fresh network and 256 fresh targets each step
             cfg_b = DistillConfig(steps=T, n_nets=T, lr=acfg['distill_lr'], width=acfg['width'], depth=acfg['depth'], norm=acfg['norm'], init=acfg['init'], target_batch=256,
-                                 precision=acfg['precision'])
-            say(f'Baseline: {T} steps, a fresh network each step')
+                                 precision=acfg['precision'], loss=baseline_loss)   # the strongest reference measured: RFAD's Platt loss (README)
+            say(f'Baseline: {T} steps, a fresh network each step, {baseline_loss} loss')
             res = distill_krr(x, ds.y_train, xi, yi, cfg_b, device=device, n_classes=ds.n_classes, cbs=cbs)
-            add(f'Baseline ({T} networks)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
+            add(f'Baseline ({T} networks, {baseline_loss} loss)', res.x_syn[0], res.y_syn[0], res.seconds, T, res.target_forwards + res.syn_forwards)
         dd.extra.update(command=command, results=rows)
         inv = lambda z: dd.preprocess.inverse(z)
         with atomic_path(set_path) as tmp:   # both files or neither
@@ -421,13 +424,15 @@ def fsdd_distill(
     quiet: store_true = False,  # no progress on stderr
     force: store_true = False,  # overwrite files in --out that fsdd_distill did not write
     precision: str = 'float32',  # bfloat16: every network's pass under autocast, about twice as fast on CPUs with AMX (and GPUs); float32 is as published
+    baseline_loss: str = 'platt',  # the Baseline reference's loss: 'platt' (RFAD's, the strongest measured) or 'mse' (the paper's)
     debug: store_true = False,  # show the traceback of an error (or set FSDD_DEBUG=1)
 ):
     "Few-shot dataset distillation of `dataset` at `ipc`, with the 1-Net and Baseline references, evaluated and saved."
     t = time.perf_counter()
     prog = None if quiet else StderrProgress('fsdd_distill')
     rows, path, png = run_main_job(dataset, ipc, translator, adapt_steps, out, protocol, n_nets, not no_references, steps, device, root, size,
-                                   log=lambda r: None, progress=prog, force=force, command=command_line('fsdd_distill'), precision=precision)
+                                   log=lambda r: None, progress=prog, force=force, command=command_line('fsdd_distill'), precision=precision,
+                                   baseline_loss=baseline_loss)
     from fsdd_nb.bench import markdown_table
     print(markdown_table(rows, ['method', 'acc', 'std', 'seconds', 'networks', 'image_passes']))
     print('image_passes: real and synthetic images through a network (forward, or forward and backward), one cost model for every method')
