@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 import torch
 from .core import default_device, as_generator, versions, Timer, NET_SEEDS, init_seed, precision_context
-from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class
+from .data import load_dataset, Preprocess, init_synthetic, balanced_subset, sample_per_class, DATASETS
 from .nets import RandomFeatures, random_net
 from .krr import DistillConfig, distill_krr, centred_onehot, check_loss
 from .evaluate import evaluate, get_protocol, protocol_for, heldout_split
@@ -371,13 +371,16 @@ def ablation_rows(name, profile: BenchProfile, translator=DEFAULT_TRANSLATOR, ae
     return rows
 
 # %% ../nbs/13_bench.ipynb #417c785e
-def translator_rows(cache, translators, n_nets: int = 4, root=None, device=None, log=print):
-    "Held-out translation loss of each translator (names or paths) on the records of `cache`, next to the identity's."
+def translator_rows(cache, translators, n_nets: int = 4, root=None, device=None, log=print, data=None):
+    """Held-out translation loss of each translator (names or paths) on the records of `cache`, next to the identity's.
+    `data`: the dataset the cache was built from, when it is a file or folder (a cache stores only its name); default: that name."""
     from fsdd_nb.caching import load_cache, _fingerprint
     from fsdd_nb.pretrain import heldout_loss
     from fsdd_nb.translator import Translator, TranslatorConfig, load_translator
     recs, man = load_cache(cache)
-    ds = load_dataset(man['dataset'], root=root, size=man['image_shape'][-1])
+    if data is None and man['dataset'] not in DATASETS:
+        raise ValueError(f"the cache at {cache} was built from {man['dataset']!r}, which is not a registered dataset; pass the file or folder it was built from as `data`")
+    ds = load_dataset(data or man['dataset'], root=root, size=man['image_shape'][-1])
     x, y = Preprocess.fit(ds.x_train)(ds.x_train), ds.y_train
     if _fingerprint(x, y) != man['fingerprint']: raise ValueError(f"the cache at {cache} was built from other data than {man['dataset']!r} at {man['image_shape'][-1]}px; pass its own cache")
     c = man['config']; kw = dict(n_nets=n_nets, width=c['width'], depth=c['depth'], norm=c['norm'], init=c['init'], device=device)
@@ -817,7 +820,7 @@ def fsdd_bench(
     loss: str = 'mse',  # speedup: the loss of the Baseline and of the adaptation, 'mse' or 'platt' (RFAD's cross-entropy)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
-    data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test)
+    data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test); translators: the file the cache was built from, when not a registered dataset
     protocols: str = 'rfad_fast,soft_fast,hard_fast,frepo',  # rfad_sets: comma-separated protocol presets
     overrides: str = None,  # rfad_sets: JSON {protocol: {field: value}}, e.g. '{"frepo": {"dsa_draws": 10}}'
     steps: str = '10,30,100,300,1000',  # curves, speedup: the T at which the Baseline and 1 Net are judged
@@ -876,6 +879,12 @@ def fsdd_bench(
     if what == 'ablation' and ae_translator: _tr('--ae_translator', [ae_translator])
     if what == 'translators' and not (Path(cache).expanduser() / 'manifest.json').is_file():
         raise UsageError(f"--cache {cache} holds no cache (no manifest.json); pass the cache folder of a fsdd_pretrain run (its --work folder + /cache)")
+    if what == 'translators':
+        built = json.loads((Path(cache).expanduser() / 'manifest.json').read_text()).get('dataset')
+        if data is None and built not in DATASETS:
+            raise UsageError(f"--cache {cache} was built from {built!r}, which is not a registered dataset: pass the file it was built from with --data")
+        if data is not None:
+            with as_usage(dict(name='--data', root='--root')): load_dataset(data, root=root)
     if what == 'rfad_sets':
         for ipc in (p.ipcs if ipcs else (1, 10)):
             if not (Path(rfad_sets).expanduser() / str(ipc) / 'best.npz').is_file():
@@ -904,7 +913,7 @@ def fsdd_bench(
             save_results(out, what, rows, p, command=cmd)
         cols = None
     elif what == 'translators':
-        rows = translator_rows(cache, translators.split(','), root=root, device=device); cols = None
+        rows = translator_rows(cache, translators.split(','), root=root, device=device, data=data); cols = None
     elif what in ('krr', 'ablation'):
         rows = []
         for d in p.datasets:
