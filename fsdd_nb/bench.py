@@ -818,6 +818,7 @@ def fsdd_bench(
     adapt_steps: str = '0,50',  # speedup: the adaptation lengths S of FSDD (0: w/o Ada)
     distill_steps: int = None,  # speedup: FSDD's T in theta (default: the first translator's cache T, else 100)
     loss: str = 'mse',  # speedup: the loss of the Baseline and of the adaptation, 'mse' or 'platt' (RFAD's cross-entropy)
+    seed: int = 0,  # speedup: the seed of the target and test images, the starting set, the fresh networks and the judges (a replicate)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
     data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test); translators: the file the cache was built from, when not a registered dataset
@@ -848,6 +849,8 @@ def fsdd_bench(
     if test_subset is None: test_subset = 0 if what == 'rfad_sets' else 2000
     if distill_steps is not None and distill_steps < 1: raise UsageError(f"--distill_steps must be a positive number of steps; got {distill_steps}")
     check_loss(loss, '--loss', UsageError)
+    if seed != 0 and what != 'speedup': raise UsageError(f"--seed is for --what speedup; for {what!r} leave it out")
+    if seed < 0: raise UsageError(f"--seed must be a non-negative integer; got {seed}")
     for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
         if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
     ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
@@ -944,7 +947,7 @@ def fsdd_bench(
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             rows += speedup_rows(d, p.ipcs if ipcs else (1, 10), tuple(translators.split(',')), T, S, protocol=protocol, eval_overrides=ov.get(protocol),
-                                 distill_steps=distill_steps, loss=loss,
+                                 distill_steps=distill_steps, loss=loss, seed=seed,
                                  n_targets=n_targets or None, test_subset=test_subset or None, device=device, root=root,
                                  save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
             print(save_results(out, 'speedup_summary', speedup_summary(rows), None, command=cmd).read_text())
