@@ -17,13 +17,13 @@ from .translator import DEFAULT_TRANSLATOR
 
 
 # %% auto #0
-__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'WHATS', 'GPU_RUN', 'timeit',
-           'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_precision', 'bench_pretrain_step',
-           'bench_malloc', 'bench_threads', 'bench_load', 'BenchProfile', 'get_profile', 'balanced_split', 'prepare',
-           'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'split_names', 'curve_rows', 'plot_curves',
-           'KRRJudge', 'engine_study_rows', 'plot_study', 'speedup_rows', 'speedup_summary', 'pretrain_length',
-           'corpus_study', 'load_rfad_set', 'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run',
-           'gpu_run']
+__all__ = ['PROFILES', 'ENGINE_VARIANTS', 'MORE_VARIANTS', 'STUDY_BASE', 'STUDY_VARIANTS', 'OVERVIEW_METHODS', 'WHATS', 'GPU_RUN',
+           'timeit', 'matmul_tflops', 'convnet_flops', 'bench_nets', 'bench_layouts', 'bench_precision',
+           'bench_pretrain_step', 'bench_malloc', 'bench_threads', 'bench_load', 'BenchProfile', 'get_profile',
+           'balanced_split', 'prepare', 'krr_rows', 'markdown_table', 'ablation_rows', 'translator_rows', 'split_names',
+           'curve_rows', 'plot_curves', 'KRRJudge', 'engine_study_rows', 'plot_study', 'speedup_rows',
+           'speedup_summary', 'speedup_overview', 'plot_overview', 'pretrain_length', 'corpus_study', 'load_rfad_set',
+           'rfad_set_rows', 'save_results', 'fsdd_bench', 'pack_npz', 'plan_gpu_run', 'gpu_run']
 
 # %% ../nbs/13_bench.ipynb #ec51153f
 def _sync(dev):
@@ -600,17 +600,23 @@ def _fsdd_label(tr, S):
 
 def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(10, 30, 100, 300), adapt_steps=(0, 50), protocol='rfad_fast',
                  eval_overrides=None, n_targets=None, test_subset=2000, baseline_target_batch=256, distill_steps=None, distill_lr=None,
-                 adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, loss='mse', seed: int = 0, device=None, root=None, log=print, save=None):
+                 adapt_batch=4, adapt_target_batch=512, pretrain_baseline=True, loss='mse', seed: int = 0, size=None, distill_size=None,
+                 device=None, root=None, log=print, save=None):
     """Accuracy against seconds and image passes: the Baseline and 1 Net at each T of `steps`, and FSDD with each translator
     without adaptation and after each S of `adapt_steps` (`'untrained'`, alias `'random'`: the untrained translator, `w/o Pre-Train`).
     `loss` is that of the fits in a fresh network at every step, the Baseline's and the adaptation's ('platt': RFAD's);
-    distillation in one network (1 Net, FSDD's theta) keeps the squared error, where the Platt loss scores lower."""
+    distillation in one network (1 Net, FSDD's theta) keeps the squared error, where the Platt loss scores lower.
+    `size`: load the images at this side (None: the dataset's own); `distill_size`: FSDD distils in theta at this smaller
+    side, up-samples and translates at `size` (the supplementary's 128 px recipe; the Baseline and 1 Net distil at `size`),
+    and a `Bilinear` row (the up-sampled set, no translator) shows what the translator adds."""
     from fsdd_nb.fsdd import distill_few_shot, resolve_translator, theta_of, FewShotConfig
     from fsdd_nb.data import Dataset
     device = device or default_device()
     if not translators: raise ValueError("`translators` is empty: name at least one (a shipped name, a .safetensors path or 'untrained')")
     recs = {tr: resolve_translator(tr)[1] for tr in translators}   # a missing translator fails before any work
-    ds = load_dataset(name, root=root)
+    ds = load_dataset(name, root=root, size=size)
+    if distill_size is not None and not (4 <= distill_size <= ds.x_train.shape[-1]):
+        raise ValueError(f"`distill_size` must be an int from 4 to the image size {ds.x_train.shape[-1]} (or None); got {distill_size!r}")
     proto = protocol_for(protocol, ds.name, **(eval_overrides or {}))
     ti, vi = balanced_split(ds, n_targets, test_subset, seed)
     sub = Dataset(ds.name, ds.x_train[ti], ds.y_train[ti], ds.x_test[vi], ds.y_test[vi], list(ds.classes), ds.flip)
@@ -622,7 +628,7 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
         return dict(acc=round(100 * r['mean'], 2), std=round(100 * r['std'], 2))
     rows = []
     def add(**r):
-        rows.append(dict(dataset=ds.name, **r)); log(rows[-1])
+        rows.append(dict(dataset=ds.name, size=x.shape[-1], **r)); log(rows[-1])
         if save: save(rows)
     ref = next((r for r in recs.values() if r), {})   # the untrained translator borrows theta, T and lr from the first pre-trained one
     th_of = lambda tr: theta_of(recs[tr] or ref, FewShotConfig())
@@ -646,15 +652,18 @@ def speedup_rows(name, ipcs=(1, 10), translators=(DEFAULT_TRANSLATOR,), steps=(1
                     add(ipc=ipc, method=method, theta=fam, steps=st, adapt_steps=0, seconds=round(sn['seconds'], 1), loss=cfg.loss,
                         image_passes=sn['target_forwards'] + sn['syn_forwards'], networks=-(-st * len(res.net_seeds) // T),
                         **judge(sn['x_syn'][0], sn['y_syn'][0]))
-        for tr in translators:
-            th = th_of(tr); fam = f"w{th['width']} {th['norm']}/{th['init']}"
-            for S in (adapt_steps if tr not in ('untrained', 'random') else [s for s in adapt_steps if s > 0]):
-                t = time.perf_counter()
-                dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=S, distill_steps=T_use, distill_lr=lr_use, theta=th,
-                                      adapt_batch=adapt_batch, target_batch=adapt_target_batch, adapt_loss=loss, seed=seed, device=device)
-                secs = time.perf_counter() - t - dd.timings.get('prepare', 0)
-                add(ipc=ipc, method=_fsdd_label(tr, S), theta=fam, steps=dd.config['adapt']['distill_steps'], adapt_steps=S, seconds=round(secs, 1), loss=loss if S else 'mse',
-                    image_passes=dd.extra['target_forwards'] + dd.extra['syn_forwards'], networks=dd.extra['networks'], **judge(dd.x, dd.y))
+        small = distill_size if distill_size and distill_size < x.shape[-1] else None
+        points = [(tr, S) for tr in translators for S in (adapt_steps if tr not in ('untrained', 'random') else [s for s in adapt_steps if s > 0])]
+        if small: points.insert(0, ('identity', 0))   # distilled small and up-sampled, not translated: the floor of the translator rows
+        for tr, S in points:
+            th = th_of(tr if tr != 'identity' else translators[0]); fam = f"w{th['width']} {th['norm']}/{th['init']}"
+            t = time.perf_counter()
+            dd = distill_few_shot(sub, ipc=ipc, translator=tr, adapt_steps=S, distill_steps=T_use, distill_lr=lr_use, theta=th, distill_size=small,
+                                  adapt_batch=adapt_batch, target_batch=adapt_target_batch, adapt_loss=loss, seed=seed, device=device)
+            secs = time.perf_counter() - t - dd.timings.get('prepare', 0)
+            add(ipc=ipc, method='Bilinear' if tr == 'identity' else _fsdd_label(tr, S), theta=fam, steps=dd.config['adapt']['distill_steps'], adapt_steps=S,
+                seconds=round(secs, 1), loss=loss if S else 'mse', **({'distill_size': small} if small else {}),
+                image_passes=dd.extra['target_forwards'] + dd.extra['syn_forwards'], networks=dd.extra['networks'], **judge(dd.x, dd.y))
     return rows
 
 def speedup_summary(rows):
@@ -681,6 +690,46 @@ def speedup_summary(rows):
         out.append(s)
     return out
 
+# %% ../nbs/13_bench.ipynb #54c24690
+def speedup_overview(rows, translator=DEFAULT_TRANSLATOR, adapt_steps: int = 50):
+    """One line per (dataset, image size, IPC) of `speedup_rows` results, the ablation's methods side by side: the random real
+    start; 1 Net and the Baseline at their largest T (the most each was given); `Bilinear` where FSDD distilled small; FSDD with
+    `translator` without adaptation (`w/o Ada`) and after S = `adapt_steps` steps (`w Ada`); the untrained translator adapted the
+    same way (`w/o Pre-Train`). Then what pre-training adds (w Ada - w/o Pre-Train), what the translator adds without adaptation
+    (w/o Ada - 1 Net at FSDD's T), and `speedup_summary`'s ratios: the Baseline's time to first reach each FSDD score over FSDD's."""
+    stem, out = Path(str(translator)).stem, []
+    for d, s, ipc in sorted({(r['dataset'], r.get('size'), r['ipc']) for r in rows}, key=str):
+        rs = [r for r in rows if (r['dataset'], r.get('size'), r['ipc']) == (d, s, ipc)]
+        pick = lambda m: next((r for r in rs if r['method'] == m), None)
+        wo, wa, un, bl = pick(f'w/o Ada ({stem})'), pick(f'w Ada ({stem}, S={adapt_steps})'), pick(f'w/o Pre-Train (S={adapt_steps})'), pick('Bilinear')
+        if not (wo or wa): continue
+        fam = (wa or wo)['theta']
+        last = lambda m: max((r for r in rs if r['method'] == m and r['theta'] == fam), key=lambda r: r['steps'], default=None)
+        one, base, rand = last('1 Net'), last('Baseline'), pick('random real')
+        one_T = next((r for r in rs if r['method'] == '1 Net' and r['theta'] == fam and r['steps'] == (wo or wa)['steps']), None)
+        summ = {x['method']: x for x in speedup_summary(rs)}
+        acc = lambda r: r['acc'] if r else None
+        diff = lambda a, b: round(a['acc'] - b['acc'], 2) if a and b else None
+        made = [r for r in (one, base, bl, wo, wa, un) if r]
+        out.append(dict(dataset=d, size=s, ipc=ipc, random_real=acc(rand), one_net=acc(one), one_net_T=one and one['steps'], one_net_s=one and one['seconds'],
+                        baseline=acc(base), baseline_T=base and base['steps'], baseline_s=base and base['seconds'], bilinear=acc(bl),
+                        wo_ada=acc(wo), wo_ada_s=wo and wo['seconds'], w_ada=acc(wa), w_ada_s=wa and wa['seconds'], wo_pretrain=acc(un),
+                        pretrain_gain=diff(wa, un), translator_gain=diff(wo, one_T),
+                        speedup_w_ada=summ.get(wa and wa['method'], {}).get('speedup'), speedup_wo_ada=summ.get(wo and wo['method'], {}).get('speedup'),
+                        all_beat_random_real=bool(rand) and all(r['acc'] > rand['acc'] for r in made)))
+    return out
+
+# %% ../nbs/13_bench.ipynb #7a0ea475
+OVERVIEW_METHODS = {'random_real': 'random real', 'one_net': '1 Net', 'baseline': 'Baseline', 'bilinear': 'Bilinear', 'wo_ada': 'w/o Ada',
+                    'w_ada': 'w Ada', 'wo_pretrain': 'w/o Pre-Train'}
+
+def plot_overview(ov):
+    "Grouped bars, one group per line of `speedup_overview`: each method's accuracy, the random real start first."
+    import plotly.graph_objects as go
+    sizes = {d: {o['size'] or 0 for o in ov if o['dataset'] == d} for d in {o['dataset'] for o in ov}}   # name the size where a dataset has several
+    xs = [f"{o['dataset']}{' ' + str(o['size']) + 'px' if o['size'] and len(sizes[o['dataset']]) > 1 else ''}, IPC {o['ipc']}" for o in ov]
+    fig = go.Figure([go.Bar(name=name, x=xs, y=[o[k] for o in ov]) for k, name in OVERVIEW_METHODS.items() if any(o[k] is not None for o in ov)])
+    return fig.update_layout(barmode='group', yaxis_title='accuracy (%)', height=380, width=max(520, 180 * len(ov)), margin=dict(t=30))
 
 # %% ../nbs/13_bench.ipynb #5d5029f2
 def pretrain_length(results='results'):
@@ -819,6 +868,11 @@ def fsdd_bench(
     distill_steps: int = None,  # speedup: FSDD's T in theta (default: the first translator's cache T, else 100)
     loss: str = 'mse',  # speedup: the loss of the Baseline and of the adaptation, 'mse' or 'platt' (RFAD's cross-entropy)
     seed: int = 0,  # speedup: the seed of the target and test images, the starting set, the fresh networks and the judges (a replicate)
+    size: int = None,  # speedup: load the images at this side in px (default: the dataset's own; Imagenette: 32)
+    distill_size: int = None,  # speedup: FSDD distils in theta at this smaller side, up-samples and translates at --size (the 128 px recipe)
+    target_batch: int = 256,  # speedup: real targets the Baseline's fresh network encodes a step
+    adapt_batch: int = 4,  # speedup: B, the synthetic sets an adaptation step fits
+    adapt_target_batch: int = 512,  # speedup: real targets a sample encodes an adaptation step
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
     data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test); translators: the file the cache was built from, when not a registered dataset
@@ -851,6 +905,15 @@ def fsdd_bench(
     check_loss(loss, '--loss', UsageError)
     if seed != 0 and what != 'speedup': raise UsageError(f"--seed is for --what speedup; for {what!r} leave it out")
     if seed < 0: raise UsageError(f"--seed must be a non-negative integer; got {seed}")
+    sized = dict(size=size, distill_size=distill_size, target_batch=(target_batch, 256), adapt_batch=(adapt_batch, 4), adapt_target_batch=(adapt_target_batch, 512))
+    if what != 'speedup' and (bad := [k for k, v in sized.items() if (v[0] != v[1] if isinstance(v, tuple) else v is not None)]):
+        raise UsageError(f"--{bad[0]} is for --what speedup; for {what!r} leave it out" + (" (the ablation's sizes come from --profile, e.g. cpu128)" if bad[0] in ('size', 'distill_size') else ''))
+    for v, flag, lo in ((size, '--size', 8), (distill_size, '--distill_size', 4), (target_batch, '--target_batch', 1), (adapt_batch, '--adapt_batch', 1),
+                        (adapt_target_batch, '--adapt_target_batch', 1)):
+        if v is not None and v < lo: raise UsageError(f"{flag} must be an integer of at least {lo}; got {v}")
+    if distill_size is not None and size is not None and distill_size > size:
+        raise UsageError(f"--distill_size {distill_size} is larger than --size {size}: FSDD distils small and up-samples; pass a --distill_size at most {size}")
+    if size is not None: p = replace(p, size=size)
     for v, flag in ((test_subset, '--test_subset'), (n_targets, '--n_targets')):
         if v < 0: raise UsageError(f"{flag} must be 0 (all) or a positive number; got {v}")
     ov = _json(overrides, '--overrides', '{"rfad_fast": {"n_nets": 1}}'); b = _json(base, '--base', '{"steps": 1000}')
@@ -895,7 +958,9 @@ def fsdd_bench(
         if not Path(data).expanduser().is_file(): raise UsageError(f"--data {data} is not a file; pass the CIFAR-10 .npz (x_train, y_train, x_test, y_test)")
     if datasets and what in ('krr', 'ablation', 'cross_ipc', 'curves', 'study', 'speedup'):
         for d in p.datasets:   # the data a run needs loads before any work (a second or two; later loads are cached)
-            with as_usage(dict(name='--datasets', root='--root', size='--profile')): load_dataset(d, root=root, size=p.size)
+            with as_usage(dict(name='--datasets', root='--root', size='--size' if size is not None else '--profile')): dd_ = load_dataset(d, root=root, size=p.size)
+            if distill_size is not None and distill_size > dd_.x_train.shape[-1]:
+                raise UsageError(f"--distill_size {distill_size} is larger than {d}'s {dd_.x_train.shape[-1]} px images: pass a --distill_size at most that, or a larger --size")
     check_folder(out, '--out')
     if what == 'nets':
         print(Path(save_results(out, 'layouts', bench_layouts(device=device), p, command=cmd)).read_text())   # NCHW against channels-last
@@ -947,7 +1012,8 @@ def fsdd_bench(
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             rows += speedup_rows(d, p.ipcs if ipcs else (1, 10), tuple(translators.split(',')), T, S, protocol=protocol, eval_overrides=ov.get(protocol),
-                                 distill_steps=distill_steps, loss=loss, seed=seed,
+                                 distill_steps=distill_steps, loss=loss, seed=seed, size=size, distill_size=distill_size, baseline_target_batch=target_batch,
+                                 adapt_batch=adapt_batch, adapt_target_batch=adapt_target_batch,
                                  n_targets=n_targets or None, test_subset=test_subset or None, device=device, root=root,
                                  save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
             print(save_results(out, 'speedup_summary', speedup_summary(rows), None, command=cmd).read_text())
