@@ -870,9 +870,9 @@ def fsdd_bench(
     seed: int = 0,  # speedup: the seed of the target and test images, the starting set, the fresh networks and the judges (a replicate)
     size: int = None,  # speedup: load the images at this side in px (default: the dataset's own; Imagenette: 32)
     distill_size: int = None,  # speedup: FSDD distils in theta at this smaller side, up-samples and translates at --size (the 128 px recipe)
-    target_batch: int = 256,  # speedup: real targets the Baseline's fresh network encodes a step
-    adapt_batch: int = 4,  # speedup: B, the synthetic sets an adaptation step fits
-    adapt_target_batch: int = 512,  # speedup: real targets a sample encodes an adaptation step
+    target_batch: int = None,  # speedup: real targets the Baseline's fresh network encodes a step (default: speedup_rows', 256)
+    adapt_batch: int = None,  # speedup: B, the synthetic sets an adaptation step fits (default 4)
+    adapt_target_batch: int = None,  # speedup: real targets a sample encodes an adaptation step (default 512)
     adapt_ipcs: str = '1,10',  # cross_ipc: the IPCs the translator is adapted on
     rfad_sets: str = None,  # rfad_sets: the folder with RFAD's <ipc>/best.npz (distilled_images_final/cifar10 of yolky/RFAD)
     data: str = None,  # rfad_sets: the CIFAR-10 .npz (x_train, y_train, x_test = the validation split, y_test); translators: the file the cache was built from, when not a registered dataset
@@ -905,8 +905,8 @@ def fsdd_bench(
     check_loss(loss, '--loss', UsageError)
     if seed != 0 and what != 'speedup': raise UsageError(f"--seed is for --what speedup; for {what!r} leave it out")
     if seed < 0: raise UsageError(f"--seed must be a non-negative integer; got {seed}")
-    sized = dict(size=size, distill_size=distill_size, target_batch=(target_batch, 256), adapt_batch=(adapt_batch, 4), adapt_target_batch=(adapt_target_batch, 512))
-    if what != 'speedup' and (bad := [k for k, v in sized.items() if (v[0] != v[1] if isinstance(v, tuple) else v is not None)]):
+    sized = dict(size=size, distill_size=distill_size, target_batch=target_batch, adapt_batch=adapt_batch, adapt_target_batch=adapt_target_batch)
+    if what != 'speedup' and (bad := [k for k, v in sized.items() if v is not None]):
         raise UsageError(f"--{bad[0]} is for --what speedup; for {what!r} leave it out" + (" (the ablation's sizes come from --profile, e.g. cpu128)" if bad[0] in ('size', 'distill_size') else ''))
     for v, flag, lo in ((size, '--size', 8), (distill_size, '--distill_size', 4), (target_batch, '--target_batch', 1), (adapt_batch, '--adapt_batch', 1),
                         (adapt_target_batch, '--adapt_target_batch', 1)):
@@ -1012,8 +1012,8 @@ def fsdd_bench(
         rows = []
         for d in (p.datasets if datasets else ('mnist',)):
             rows += speedup_rows(d, p.ipcs if ipcs else (1, 10), tuple(translators.split(',')), T, S, protocol=protocol, eval_overrides=ov.get(protocol),
-                                 distill_steps=distill_steps, loss=loss, seed=seed, size=size, distill_size=distill_size, baseline_target_batch=target_batch,
-                                 adapt_batch=adapt_batch, adapt_target_batch=adapt_target_batch,
+                                 distill_steps=distill_steps, loss=loss, seed=seed, size=size, distill_size=distill_size,
+                                 **{k: v for k, v in dict(baseline_target_batch=target_batch, adapt_batch=adapt_batch, adapt_target_batch=adapt_target_batch).items() if v is not None},
                                  n_targets=n_targets or None, test_subset=test_subset or None, device=device, root=root,
                                  save=lambda r, done=list(rows): save_results(out, what, done + r, None, command=cmd))
             print(save_results(out, 'speedup_summary', speedup_summary(rows), None, command=cmd).read_text())
