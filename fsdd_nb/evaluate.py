@@ -120,6 +120,10 @@ def get_protocol(protocol='soft_fast', **overrides) -> EvalProtocol:
     known = {f.name for f in fields(EvalProtocol)}
     if bad := sorted(set(overrides) - known): raise ValueError(f"unknown protocol field(s) {bad}; the fields are {sorted(known)}")
     overrides = dict(overrides)
+    if protocol.name in ('rfad', 'rfad_fast') and protocol.by_ipc and 'by_ipc' not in overrides and overrides.get('width', protocol.width) != protocol.width:
+        # RFAD's lr rule follows the width (lr x 1024 / width): a narrower or wider network rescales the per-IPC learning rates
+        mult = protocol.width / overrides['width']
+        protocol = replace(protocol, by_ipc={k: {**d, 'lr': d['lr'] * mult} if 'lr' in d else d for k, d in protocol.by_ipc.items()})
     if protocol.by_ipc and 'by_ipc' not in overrides and set(overrides) & {f for d in protocol.by_ipc.values() for f in d}:
         # a field set explicitly wins over the preset's per-IPC value of it
         kept = {k: {f: v for f, v in d.items() if f not in overrides} for k, d in protocol.by_ipc.items()}
